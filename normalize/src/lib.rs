@@ -1,0 +1,1 @@
+//! The `normalize` tool: filled in by its own issue.

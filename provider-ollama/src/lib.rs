@@ -1,0 +1,1 @@
+//! Ollama provider: filled in by its own issue.

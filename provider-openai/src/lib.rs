@@ -1,0 +1,1 @@
+//! OpenAI-compatible provider: filled in by its own issue.

@@ -1,0 +1,158 @@
+//! The one error type of clients and the recorder.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::miss::ReplayMiss;
+
+/// Everything a call through an [`InferenceClient`](crate::InferenceClient) can fail with.
+///
+/// Messages never contain credentials: transports must strip keys and headers before
+/// building a [`Error::Transport`], and the recorder never sees them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an HTTP error status and a body. Recorded, and replayed
+    /// as the same error.
+    #[error("API error: HTTP {status}: {body}")]
+    Api {
+        /// The HTTP status code.
+        status: u16,
+        /// The error body as the server sent it (JSON, or a JSON string for a text body).
+        body: Value,
+    },
+
+    /// The server could not be reached or its answer could not be read (connection
+    /// refused, reset, timeout, malformed stream). Never recorded.
+    #[error("transport error: {0}")]
+    Transport(String),
+
+    /// A configuration value is wrong, such as an unknown `TEST_INFERENCE_MODE`.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// Replay found no recording for the request. The message explains what differs
+    /// from the closest recording and how to record it.
+    #[error("{0}")]
+    ReplayMiss(Box<ReplayMiss>),
+
+    /// A recording file exists but cannot be used. It is left untouched.
+    #[error("invalid recording {}: {reason}", path.display())]
+    InvalidRecording {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Reading or writing the recordings directory failed.
+    ///
+    /// When a response was fetched from the server but could not be written, `fetched`
+    /// carries it (the normalized body, or the error body), so it is not lost.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Storage {
+        /// What was being done: "read", "write", "create directory".
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: io::Error,
+        /// The response that was fetched but not recorded, if any.
+        fetched: Option<Box<Value>>,
+    },
+
+    /// A response body does not have the shape of the type it was decoded into.
+    #[error(
+        "cannot decode {what}{} at `{field}`: {message}",
+        origin.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default()
+    )]
+    Decode {
+        /// What was being decoded, such as "chat completion".
+        what: String,
+        /// The recording file the body came from, if any.
+        origin: Option<PathBuf>,
+        /// The path of the offending field, such as `choices[0].message.role`.
+        field: String,
+        /// The decoder's message.
+        message: String,
+    },
+
+    /// The server answered with a stream where a single body was expected, or the
+    /// other way round.
+    #[error(
+        "expected {expected} but the response is {found}{}",
+        origin.as_ref().map(|p| format!(" (from {})", p.display())).unwrap_or_default()
+    )]
+    UnexpectedShape {
+        /// The shape the caller asked for.
+        expected: &'static str,
+        /// The shape the response has.
+        found: &'static str,
+        /// The recording file the response came from, if any.
+        origin: Option<PathBuf>,
+    },
+}
+
+impl Error {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes a response body into a typed value; on failure the error names the
+/// recording file (if any) and the path of the field that did not fit.
+///
+/// Provider crates use it for every typed call so a body that a server sent and a
+/// client library rejects is found at once.
+pub fn decode<T: DeserializeOwned>(
+    value: Value,
+    what: &str,
+    origin: Option<&Path>,
+) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|err| Error::Decode {
+        what: what.to_owned(),
+        origin: origin.map(Path::to_path_buf),
+        field: err.path().to_string(),
+        message: err.into_inner().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    #[test]
+    fn decode_errors_name_the_file_and_the_field() {
+        let err = decode::<Outer>(
+            json!({"items": [{"n": 1}, {"n": "two"}]}),
+            "thing",
+            Some(Path::new("recordings/responses/abc.json")),
+        )
+        .expect_err("a string is not a u32");
+        let text = err.to_string();
+        assert!(text.contains("recordings/responses/abc.json"), "{text}");
+        assert!(text.contains("`items[1].n`"), "{text}");
+        assert!(text.starts_with("cannot decode thing"), "{text}");
+    }
+}

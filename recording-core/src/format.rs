@@ -1,0 +1,307 @@
+//! The on-disk recording format: ours, and llama-stack's as a second input format.
+//!
+//! ```json
+//! {
+//!   "request":  { "provider": "openai", "method": "POST", "url": "http://127.0.0.1:8080/v1/chat/completions",
+//!                 "endpoint": "/v1/chat/completions", "model": "tiny", "body": { "...": "exactly what was sent" } },
+//!   "response": { "status": 200, "is_streaming": false, "body": { "...": "normalized response" } }
+//! }
+//! ```
+//!
+//! A stream stores its chunks, in order, as the `body` array; an API error that ended
+//! the stream is kept in `stream_error` after them. An API error response has
+//! `"is_error": true`. llama-stack's Python recorder wraps each body or chunk as
+//! `{"__type__": "<python class>", "__data__": {...}}`; reading unwraps it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::client::Method;
+use crate::error::Error;
+
+/// One recorded request and its response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingFile {
+    /// What was sent.
+    pub request: RecordedRequest,
+    /// What came back, normalized.
+    pub response: RecordedResponse,
+}
+
+/// The request half of a recording. Never holds headers or credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// The provider whose rules normalized the response (`openai`, `ollama`); absent in
+    /// llama-stack's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The HTTP method.
+    pub method: Method,
+    /// Where the request went, for people reading the file; not part of the key.
+    #[serde(default)]
+    pub url: String,
+    /// The endpoint, part of the key.
+    pub endpoint: String,
+    /// The body's `model`, for people and for finding the closest recording on a miss.
+    #[serde(default)]
+    pub model: String,
+    /// The test scope, when the recorder was scoped; part of the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The body exactly as it was sent; part of the key.
+    #[serde(default)]
+    pub body: Value,
+}
+
+/// The response half of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    /// The HTTP status (200 when absent, as in llama-stack's files).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// Whether `body` is the array of a stream's chunks.
+    #[serde(default)]
+    pub is_streaming: bool,
+    /// Whether this is an API error, replayed as [`Error::Api`].
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_error: bool,
+    /// The body, the chunks, or the error body.
+    pub body: Value,
+    /// The API error that ended a stream after its chunks, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_error: Option<RecordedError>,
+}
+
+/// An API error that ended a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedError {
+    /// The HTTP status the error carried.
+    pub status: u16,
+    /// The error body.
+    pub body: Value,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// The two formats a recording file can be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// This project's format.
+    Native,
+    /// llama-stack's Python recorder, with `__type__`/`__data__` wrappers.
+    LlamaStack,
+}
+
+impl RecordingFile {
+    /// Parses a recording in either format; llama-stack's wrappers are removed. `path`
+    /// only names the file in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<RecordingFile, Error> {
+        let invalid = |reason: String| Error::InvalidRecording {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut file: RecordingFile =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+                .map_err(|err| {
+                    let field = err.path().to_string();
+                    let inner = err.into_inner();
+                    if field == "." {
+                        invalid(inner.to_string())
+                    } else {
+                        invalid(format!("at `{field}`: {inner}"))
+                    }
+                })?;
+        if file.response.is_streaming && !file.response.body.is_array() {
+            return Err(invalid(
+                "`response.body` of a streaming recording must be an array of chunks".into(),
+            ));
+        }
+        for body in bodies_mut(&mut file.response) {
+            if let Some(data) = take_wrapped(body) {
+                *body = data;
+            }
+        }
+        Ok(file)
+    }
+
+    /// The file as written: pretty JSON with two-space indent, keys in a fixed order,
+    /// and a trailing newline.
+    pub fn to_pretty_json(&self) -> String {
+        to_pretty_json(self)
+    }
+}
+
+/// Pretty JSON with two-space indent and a trailing newline, keys in their order: the
+/// layout every file this project writes has, so rewrites give line-sized diffs.
+pub fn to_pretty_json<T: Serialize + ?Sized>(value: &T) -> String {
+    // Serializing our own types and `Value`s into a String cannot fail.
+    let mut text = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|err| unreachable!("serializing a recording failed: {err}"));
+    text.push('\n');
+    text
+}
+
+/// Which format a parsed-but-raw recording is in.
+pub fn detect_format(raw: &Value) -> Format {
+    let body = &raw["response"]["body"];
+    let first = match body {
+        Value::Array(items) => items.first().unwrap_or(&Value::Null),
+        other => other,
+    };
+    if is_wrapped(first) || raw["request"].get("headers").is_some() {
+        Format::LlamaStack
+    } else {
+        Format::Native
+    }
+}
+
+/// The bodies a normalizer rewrites, in a recording that is still raw JSON (either
+/// format): the single body, or every chunk; inside llama-stack's wrappers, the
+/// `__data__`. Error bodies are not included. Used by the `normalize` tool, which must
+/// rewrite files in place without changing anything else.
+pub fn raw_bodies_mut(raw: &mut Value) -> Vec<&mut Value> {
+    let Some(response) = raw.get_mut("response") else {
+        return Vec::new();
+    };
+    if response.get("is_error").and_then(Value::as_bool) == Some(true) {
+        return Vec::new();
+    }
+    let is_streaming = response.get("is_streaming").and_then(Value::as_bool) == Some(true);
+    let Some(body) = response.get_mut("body") else {
+        return Vec::new();
+    };
+    split_bodies(body, is_streaming)
+        .into_iter()
+        .map(|item| {
+            if is_wrapped(item) {
+                &mut item["__data__"]
+            } else {
+                item
+            }
+        })
+        .collect()
+}
+
+fn bodies_mut(response: &mut RecordedResponse) -> Vec<&mut Value> {
+    split_bodies(&mut response.body, response.is_streaming)
+}
+
+/// A stream's chunks, or llama-stack's list of wrapped objects, are bodies one by one;
+/// anything else is a single body.
+fn split_bodies(body: &mut Value, is_streaming: bool) -> Vec<&mut Value> {
+    let items = body
+        .as_array()
+        .is_some_and(|items| is_streaming || items.iter().any(is_wrapped));
+    if !items {
+        return vec![body];
+    }
+    match body {
+        Value::Array(items) => items.iter_mut().collect(),
+        single => vec![single],
+    }
+}
+
+fn is_wrapped(value: &Value) -> bool {
+    value.as_object().is_some_and(|map| {
+        map.len() == 2 && map.contains_key("__type__") && map.contains_key("__data__")
+    })
+}
+
+fn take_wrapped(value: &mut Value) -> Option<Value> {
+    if is_wrapped(value) {
+        value.get_mut("__data__").map(Value::take)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<RecordingFile, Error> {
+        RecordingFile::from_slice(value.to_string().as_bytes(), Path::new("x.json"))
+    }
+
+    #[test]
+    fn reads_llama_stack_wrappers_for_bodies_chunks_and_lists() {
+        let single = parse(json!({
+            "request": {"method": "POST", "url": "u", "headers": {}, "body": {}, "endpoint": "/api/ps", "model": ""},
+            "response": {"body": {"__type__": "ollama._types.ProcessResponse", "__data__": {"models": []}}, "is_streaming": false}
+        }))
+        .expect("valid");
+        assert_eq!(single.response.body, json!({"models": []}));
+        assert_eq!(single.response.status, 200);
+
+        let stream = parse(json!({
+            "request": {"method": "POST", "endpoint": "/api/generate", "body": {}},
+            "response": {"body": [{"__type__": "G", "__data__": {"n": 1}}, {"__type__": "G", "__data__": {"n": 2}}], "is_streaming": true}
+        }))
+        .expect("valid");
+        assert_eq!(stream.response.body, json!([{"n": 1}, {"n": 2}]));
+
+        let list = parse(json!({
+            "request": {"method": "POST", "endpoint": "/v1/models", "body": {}},
+            "response": {"body": [{"__type__": "M", "__data__": {"id": "a"}}], "is_streaming": false}
+        }))
+        .expect("valid");
+        assert_eq!(list.response.body, json!([{"id": "a"}]));
+    }
+
+    #[test]
+    fn names_the_file_and_field_of_a_bad_recording() {
+        let err =
+            parse(json!({"request": {"method": "PUT", "endpoint": "/x"}, "response": {"body": 1}}))
+                .expect_err("PUT is not a method we record");
+        let text = err.to_string();
+        assert!(text.contains("x.json"), "{text}");
+        assert!(text.contains("request.method"), "{text}");
+
+        let err = RecordingFile::from_slice(b"{\"request\": ", Path::new("torn.json"))
+            .expect_err("truncated");
+        assert!(err.to_string().contains("torn.json"), "{err}");
+
+        let err = parse(json!({"request": {"method": "POST", "endpoint": "/x"}, "response": {"is_streaming": true, "body": {}}}))
+            .expect_err("a stream needs an array");
+        assert!(err.to_string().contains("array of chunks"), "{err}");
+    }
+
+    #[test]
+    fn raw_bodies_reach_inside_wrappers_and_skip_errors() {
+        let mut raw = json!({"response": {"is_streaming": true, "body": [{"__type__": "T", "__data__": {"id": 1}}, {"id": 2}]}});
+        for body in raw_bodies_mut(&mut raw) {
+            body["seen"] = json!(true);
+        }
+        assert_eq!(
+            raw["response"]["body"],
+            json!([{"__type__": "T", "__data__": {"id": 1, "seen": true}}, {"id": 2, "seen": true}])
+        );
+        let mut error = json!({"response": {"is_error": true, "body": {"error": "x"}}});
+        assert!(raw_bodies_mut(&mut error).is_empty());
+    }
+
+    #[test]
+    fn detects_both_formats() {
+        assert_eq!(
+            detect_format(
+                &json!({"request": {}, "response": {"body": {"__type__": "T", "__data__": {}}}})
+            ),
+            Format::LlamaStack
+        );
+        assert_eq!(
+            detect_format(
+                &json!({"request": {"provider": "openai"}, "response": {"body": {"id": "x"}}})
+            ),
+            Format::Native
+        );
+    }
+}

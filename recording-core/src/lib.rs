@@ -1,0 +1,51 @@
+//! The record/replay engine of Inference Recorder.
+//!
+//! Tests that talk to LLM inference APIs run against *real* recorded responses:
+//! deterministic, offline and free. This crate knows nothing about any provider; it
+//! owns the pieces every provider shares:
+//!
+//! - [`InferenceClient`]: one small object-safe async trait, JSON in
+//!   ([`ApiRequest`]), a JSON body or a chunk stream out ([`ApiResponse`]).
+//! - [`Recording`]: the decorator that wraps a client and is a client, in one of four
+//!   [`Mode`]s read from `TEST_INFERENCE_MODE`.
+//! - Request identity ([`request_hash`]): SHA-256 over RFC 8785 canonical JSON.
+//! - The on-disk format ([`RecordingFile`]) and the [`Store`] that reads recordings by
+//!   key and writes them atomically.
+//! - [`Normalizer`]: the hook through which a provider rewrites volatile fields.
+//!
+//! Provider crates (`provider-openai`, `provider-ollama`) supply the real clients,
+//! typed APIs and normalization rules.
+//!
+//! ```
+//! use recording_core::{Mode, Recording};
+//! # struct RealClient;
+//! // In a test: the one-line swap. Replay by default; TEST_INFERENCE_MODE chooses.
+//! let client = Recording::from_env(RealClient)?;
+//! # let _ = client;
+//! // Or explicitly:
+//! let client = Recording::new(RealClient).mode(Mode::RecordIfMissing).dir("tests/recordings");
+//! assert_eq!(client.current_mode(), Mode::RecordIfMissing);
+//! # Ok::<(), recording_core::Error>(())
+//! ```
+
+mod client;
+mod error;
+pub mod format;
+mod identity;
+mod miss;
+mod mode;
+mod normalizer;
+mod recording;
+#[doc(hidden)]
+pub mod scope;
+pub mod store;
+
+pub use client::{ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody};
+pub use error::{Error, decode};
+pub use format::RecordingFile;
+pub use identity::{canonical_json, identity_value, request_hash};
+pub use miss::{Closest, ReplayMiss};
+pub use mode::{MODE_ENV, Mode};
+pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
+pub use recording::{DIR_ENV, Recording, default_dir};
+pub use store::Store;

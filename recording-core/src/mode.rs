@@ -1,0 +1,124 @@
+//! The four modes of the recorder and how they are read from the environment.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// The environment variable that selects the [`Mode`].
+pub const MODE_ENV: &str = "TEST_INFERENCE_MODE";
+
+/// What the recorder does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Answer only from recordings; a miss is an error and the server is never
+    /// contacted. The default, so tests run offline unless asked otherwise.
+    #[default]
+    Replay,
+    /// Replay when a recording exists, otherwise call the server and record.
+    RecordIfMissing,
+    /// Always call the server and (over)write the recording.
+    Record,
+    /// Pass straight through to the server; nothing is read or written.
+    Live,
+}
+
+impl Mode {
+    /// Every mode, in the order the docs list them.
+    pub const ALL: [Mode; 4] = [
+        Mode::Replay,
+        Mode::RecordIfMissing,
+        Mode::Record,
+        Mode::Live,
+    ];
+
+    /// The mode's name as `TEST_INFERENCE_MODE` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Replay => "replay",
+            Mode::RecordIfMissing => "record-if-missing",
+            Mode::Record => "record",
+            Mode::Live => "live",
+        }
+    }
+
+    /// Reads `TEST_INFERENCE_MODE`: [`Mode::Replay`] when unset or empty, an error
+    /// listing the valid values when it names no mode.
+    pub fn from_env() -> Result<Mode, Error> {
+        match std::env::var(MODE_ENV) {
+            Ok(value) => Mode::from_setting(Some(&value)),
+            Err(std::env::VarError::NotPresent) => Ok(Mode::default()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Error::Config(format!(
+                "{MODE_ENV} is not valid UTF-8; valid values: {}",
+                valid_values()
+            ))),
+        }
+    }
+
+    /// Parses a setting the way [`Mode::from_env`] does; `None` or blank is the default.
+    pub fn from_setting(value: Option<&str>) -> Result<Mode, Error> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(Mode::default()),
+            Some(value) => value.parse(),
+        }
+    }
+}
+
+fn valid_values() -> String {
+    Mode::ALL.map(Mode::as_str).join(", ")
+}
+
+impl FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown {MODE_ENV} value {value:?}; valid values: {}",
+                    valid_values()
+                ))
+            })
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mode_round_trips_through_its_name() {
+        for mode in Mode::ALL {
+            assert_eq!(mode.as_str().parse::<Mode>().ok(), Some(mode));
+        }
+        assert_eq!(
+            "Record-If-Missing".parse::<Mode>().ok(),
+            Some(Mode::RecordIfMissing)
+        );
+    }
+
+    #[test]
+    fn unset_or_blank_means_replay() {
+        assert_eq!(Mode::from_setting(None).ok(), Some(Mode::Replay));
+        assert_eq!(Mode::from_setting(Some("  ")).ok(), Some(Mode::Replay));
+    }
+
+    #[test]
+    fn an_unknown_mode_lists_the_valid_values() {
+        let err = Mode::from_setting(Some("recrod")).expect_err("not a mode");
+        let text = err.to_string();
+        assert!(text.contains("\"recrod\""), "{text}");
+        assert!(
+            text.contains("replay, record-if-missing, record, live"),
+            "{text}"
+        );
+    }
+}

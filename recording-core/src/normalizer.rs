@@ -1,0 +1,34 @@
+//! The hook through which a provider rewrites volatile fields before they are recorded.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// What a normalizer may know about the body it rewrites.
+#[derive(Debug, Clone, Copy)]
+pub struct NormalizeContext<'a> {
+    /// The request's key (64 hex digits), for deterministic replacement ids.
+    pub hash: &'a str,
+    /// The request's endpoint, such as `/v1/chat/completions`.
+    pub endpoint: &'a str,
+}
+
+/// A provider's rules for fields that change on every run (ids, timestamps,
+/// durations), so that re-recording gives small diffs.
+///
+/// The recorder applies the rules to a single body, or to every chunk of a stream,
+/// before writing, and hands the caller the normalized value too, so a record run and a
+/// later replay run see identical data. Rules must be idempotent: the `normalize` tool
+/// re-applies them to files already on disk.
+pub trait Normalizer: Send + Sync + fmt::Debug {
+    /// Rewrites one response body, or one chunk of a stream, in place.
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value);
+}
+
+/// Rules that change nothing, for clients whose responses have no volatile fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNormalization;
+
+impl Normalizer for NoNormalization {
+    fn normalize(&self, _ctx: &NormalizeContext<'_>, _body: &mut Value) {}
+}

@@ -1,0 +1,459 @@
+//! The `Recording<C>` decorator: wraps a client, is a client.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use async_trait::async_trait;
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+
+use crate::client::{ApiRequest, ApiResponse, ChunkStream, InferenceClient, ResponseBody};
+use crate::error::Error;
+use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile};
+use crate::identity::request_hash;
+use crate::miss::ReplayMiss;
+use crate::mode::Mode;
+use crate::normalizer::{NormalizeContext, Normalizer};
+use crate::store::Store;
+
+/// The environment variable that overrides the recordings directory.
+pub const DIR_ENV: &str = "TEST_RECORDING_DIR";
+
+/// The default recordings directory: `recordings/` in the directory of the package
+/// under test (`CARGO_MANIFEST_DIR`, which cargo sets when it runs tests, examples and
+/// binaries), or `./recordings` outside cargo.
+pub fn default_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("recordings")
+}
+
+/// A client that records the responses of the client it wraps and replays them.
+///
+/// ```
+/// use recording_core::{ApiRequest, InferenceClient, Mode, Recording};
+/// # use recording_core::{ApiResponse, Error, NoNormalization, Normalizer};
+/// # use std::sync::Arc;
+/// # struct Unreachable;
+/// # #[async_trait::async_trait]
+/// # impl InferenceClient for Unreachable {
+/// #     fn provider(&self) -> &str { "openai" }
+/// #     fn normalizer(&self) -> Arc<dyn Normalizer> { Arc::new(NoNormalization) }
+/// #     async fn send(&self, _: ApiRequest) -> Result<ApiResponse, Error> {
+/// #         unreachable!("replay never calls the inner client")
+/// #     }
+/// # }
+/// # tokio_test_block_on(async {
+/// let dir = tempfile::tempdir()?;
+/// let client = Recording::new(Unreachable).mode(Mode::Replay).dir(dir.path());
+/// let err = client
+///     .send(ApiRequest::post("/v1/chat/completions", serde_json::json!({"model": "tiny"})))
+///     .await
+///     .expect_err("nothing is recorded yet");
+/// assert!(err.to_string().contains("TEST_INFERENCE_MODE=record-if-missing"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+///
+/// In the spirit of tower's `Service`/`Layer`, `Recording<C>` implements
+/// [`InferenceClient`] itself, so it nests anywhere a client goes and provider
+/// extension traits (typed calls) work on it unchanged.
+#[derive(Debug, Clone)]
+pub struct Recording<C> {
+    inner: C,
+    mode: Mode,
+    store: Store,
+    scope: Option<String>,
+}
+
+impl<C> Recording<C> {
+    /// Wraps `inner` in [`Mode::Replay`] with the [`default_dir`]; the environment is not
+    /// read. Set mode, directory and scope with the builder methods.
+    pub fn new(inner: C) -> Recording<C> {
+        Recording {
+            inner,
+            mode: Mode::default(),
+            store: Store::new(default_dir()),
+            scope: None,
+        }
+    }
+
+    /// Wraps `inner` with the mode from `TEST_INFERENCE_MODE` (default `replay`) and the
+    /// directory from `TEST_RECORDING_DIR` (default [`default_dir`]).
+    ///
+    /// Fails with [`Error::Config`], listing the valid values, on an unknown mode.
+    pub fn from_env(inner: C) -> Result<Recording<C>, Error> {
+        let mode = Mode::from_env()?;
+        let recording = Recording::new(inner).mode(mode);
+        Ok(match std::env::var_os(DIR_ENV) {
+            Some(dir) if !dir.is_empty() => recording.dir(dir),
+            _ => recording,
+        })
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: Mode) -> Recording<C> {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the recordings directory (the one that holds `responses/`).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Recording<C> {
+        self.store = Store::new(dir);
+        self
+    }
+
+    /// Records this client's requests separately from the same requests made under
+    /// another scope: the scope becomes part of every key. Use [`test_name!`] to scope
+    /// by the current test. The scope only enters the hash and the file's `scope` field,
+    /// never a path, so no scope can reach outside the recordings directory.
+    ///
+    /// [`test_name!`]: crate::test_name
+    pub fn scope(mut self, scope: impl Into<String>) -> Recording<C> {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// The mode in force.
+    pub fn current_mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The recordings directory in use.
+    pub fn recordings_dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// The scope in force, if any.
+    pub fn current_scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The wrapped client.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    /// Unwraps the client.
+    pub fn into_inner(self) -> C {
+        self.inner
+    }
+}
+
+impl<C: InferenceClient> Recording<C> {
+    /// The key this recorder gives `request` (its scope included).
+    pub fn hash_of(&self, request: &ApiRequest) -> String {
+        request_hash(request, self.scope.as_deref())
+    }
+
+    /// The file that holds, or would hold, the recording of `request`.
+    pub fn path_of(&self, request: &ApiRequest) -> PathBuf {
+        self.store.path_for(&self.hash_of(request))
+    }
+
+    fn replay(&self, hash: &str, path: PathBuf, file: RecordingFile) -> Result<ApiResponse, Error> {
+        tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
+        let RecordedResponse {
+            status,
+            is_streaming,
+            is_error,
+            body,
+            stream_error,
+        } = file.response;
+        if is_error {
+            return Err(Error::Api { status, body });
+        }
+        if !is_streaming {
+            return Ok(ApiResponse::json(body).with_origin(path));
+        }
+        let Value::Array(chunks) = body else {
+            return Err(Error::InvalidRecording {
+                path,
+                reason: "a streaming recording's body must be an array".into(),
+            });
+        };
+        let tail = stream_error.map(|e| {
+            Err(Error::Api {
+                status: e.status,
+                body: e.body,
+            })
+        });
+        let items = chunks.into_iter().map(Ok).chain(tail);
+        Ok(ApiResponse::stream(Box::pin(futures::stream::iter(items))).with_origin(path))
+    }
+
+    async fn record(&self, request: ApiRequest, hash: String) -> Result<ApiResponse, Error> {
+        let normalizer = self.inner.normalizer();
+        let recorded = RecordedRequest {
+            provider: Some(self.inner.provider().to_owned()),
+            method: request.method,
+            url: request_url(self.inner.base_url().as_deref(), &request.endpoint),
+            endpoint: request.endpoint.clone(),
+            model: request.model().to_owned(),
+            scope: self.scope.clone(),
+            body: request.body.clone(),
+        };
+        let pending = PendingWrite {
+            store: self.store.clone(),
+            hash,
+            request: recorded,
+            normalizer,
+            mode: self.mode,
+        };
+        match self.inner.send(request).await {
+            Ok(response) => match response.body {
+                ResponseBody::Json(mut body) => {
+                    pending.normalize(&mut body);
+                    let (path, body) = pending.write(false, body, None)?;
+                    Ok(ApiResponse::json(body).with_origin(path))
+                }
+                ResponseBody::Stream(stream) => {
+                    let path = pending.store.path_for(&pending.hash);
+                    let stream = RecordingStream {
+                        inner: stream,
+                        chunks: Vec::new(),
+                        pending: Some(pending),
+                    };
+                    Ok(ApiResponse::stream(Box::pin(stream)).with_origin(path))
+                }
+            },
+            Err(Error::Api { status, body }) => {
+                let (_, body) = pending.write_error(status, body)?;
+                Err(Error::Api { status, body })
+            }
+            Err(other) => {
+                tracing::debug!(mode = %self.mode, hash = pending.hash, outcome = "not recorded", error = %other, "inner client failed");
+                Err(other)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<C: InferenceClient> InferenceClient for Recording<C> {
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+
+    fn normalizer(&self) -> Arc<dyn Normalizer> {
+        self.inner.normalizer()
+    }
+
+    fn base_url(&self) -> Option<String> {
+        self.inner.base_url()
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        if self.mode == Mode::Live {
+            tracing::debug!(mode = %self.mode, endpoint = %request.endpoint, outcome = "live", "passing through");
+            return self.inner.send(request).await;
+        }
+        let hash = self.hash_of(&request);
+        if self.mode != Mode::Record {
+            // A file that exists but cannot be parsed is an error here, never a reason
+            // to record over it: it may be someone's only copy.
+            if let Some((path, file)) = self.store.load(&hash)? {
+                return self.replay(&hash, path, file);
+            }
+            if self.mode == Mode::Replay {
+                tracing::debug!(mode = %self.mode, hash, endpoint = %request.endpoint, outcome = "miss", "no recording");
+                return Err(Error::ReplayMiss(Box::new(ReplayMiss::new(
+                    &request,
+                    hash,
+                    self.inner.provider(),
+                    self.scope.as_deref(),
+                    self.mode,
+                    &self.store,
+                ))));
+            }
+        }
+        self.record(request, hash).await
+    }
+}
+
+/// `base` + `endpoint`, with any user-info and query string removed from `base`: the
+/// URL is informational, and keys sometimes travel in either.
+fn request_url(base: Option<&str>, endpoint: &str) -> String {
+    let Some(base) = base else {
+        return String::new();
+    };
+    let base = base.split(['?', '#']).next().unwrap_or_default();
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => base.to_owned(),
+    };
+    format!("{}{}", base.trim_end_matches('/'), endpoint)
+}
+
+/// Everything needed to write a recording once the response is complete.
+struct PendingWrite {
+    store: Store,
+    hash: String,
+    request: RecordedRequest,
+    normalizer: Arc<dyn Normalizer>,
+    mode: Mode,
+}
+
+impl PendingWrite {
+    fn normalize(&self, body: &mut Value) {
+        let ctx = NormalizeContext {
+            hash: &self.hash,
+            endpoint: &self.request.endpoint,
+        };
+        self.normalizer.normalize(&ctx, body);
+    }
+
+    /// Writes a success; gives back the path and the body.
+    fn write(
+        self,
+        is_streaming: bool,
+        body: Value,
+        stream_error: Option<RecordedError>,
+    ) -> Result<(PathBuf, Value), Error> {
+        self.save(RecordedResponse {
+            status: 200,
+            is_streaming,
+            is_error: false,
+            body,
+            stream_error,
+        })
+    }
+
+    fn write_error(self, status: u16, body: Value) -> Result<(PathBuf, Value), Error> {
+        self.save(RecordedResponse {
+            status,
+            is_streaming: false,
+            is_error: true,
+            body,
+            stream_error: None,
+        })
+    }
+
+    fn save(self, response: RecordedResponse) -> Result<(PathBuf, Value), Error> {
+        let file = RecordingFile {
+            request: self.request,
+            response,
+        };
+        match self.store.save(&self.hash, &file) {
+            Ok(path) => {
+                tracing::debug!(mode = %self.mode, hash = self.hash, path = %path.display(), outcome = "recorded", "wrote recording");
+                Ok((path, file.response.body))
+            }
+            Err(Error::Storage {
+                action,
+                path,
+                source,
+                ..
+            }) => Err(Error::Storage {
+                action,
+                path,
+                source,
+                fetched: Some(Box::new(file.response.body)),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Passes a live stream through to the caller, normalizing each chunk, and writes the
+/// recording when the stream ends: at its end, or at an API error (recorded after the
+/// chunks before it). A transport error, or a caller that drops the stream early,
+/// leaves the recordings untouched.
+struct RecordingStream {
+    inner: ChunkStream,
+    chunks: Vec<Value>,
+    /// `None` once the stream has finished (written, failed or been abandoned).
+    pending: Option<PendingWrite>,
+}
+
+impl Stream for RecordingStream {
+    type Item = Result<Value, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(pending) = &this.pending else {
+            return Poll::Ready(None);
+        };
+        match ready!(this.inner.poll_next_unpin(cx)) {
+            Some(Ok(mut chunk)) => {
+                pending.normalize(&mut chunk);
+                this.chunks.push(chunk.clone());
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Some(Err(Error::Api { status, body })) => {
+                let error = RecordedError { status, body };
+                let written = this.pending.take().map(|pending| {
+                    let chunks = Value::Array(std::mem::take(&mut this.chunks));
+                    pending.write(true, chunks, Some(error.clone()))
+                });
+                Poll::Ready(Some(Err(match written {
+                    Some(Err(storage)) => storage,
+                    _ => Error::Api {
+                        status: error.status,
+                        body: error.body,
+                    },
+                })))
+            }
+            Some(Err(other)) => {
+                if let Some(pending) = this.pending.take() {
+                    tracing::debug!(mode = %pending.mode, hash = pending.hash, outcome = "not recorded", error = %other, "stream failed");
+                }
+                Poll::Ready(Some(Err(other)))
+            }
+            None => {
+                let chunks = std::mem::take(&mut this.chunks);
+                match this
+                    .pending
+                    .take()
+                    .map(|p| p.write(true, Value::Array(chunks), None))
+                {
+                    Some(Err(storage)) => Poll::Ready(Some(Err(storage))),
+                    _ => Poll::Ready(None),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RecordingStream {
+    fn drop(&mut self) {
+        if let Some(pending) = &self.pending {
+            tracing::warn!(
+                hash = pending.hash,
+                endpoint = pending.request.endpoint,
+                "stream dropped before its end: not recorded"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_url;
+
+    #[test]
+    fn request_urls_never_carry_credentials() {
+        assert_eq!(
+            request_url(
+                Some("https://user:sk-secret@api.example.com/v1?key=sk-secret"),
+                "/chat"
+            ),
+            "https://api.example.com/v1/chat"
+        );
+        assert_eq!(
+            request_url(Some("http://127.0.0.1:8080/"), "/v1/models"),
+            "http://127.0.0.1:8080/v1/models"
+        );
+        assert_eq!(request_url(None, "/v1/models"), "");
+    }
+}

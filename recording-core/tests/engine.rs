@@ -1,0 +1,583 @@
+//! The engine's behaviour in every mode, against a scripted in-process client.
+
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use recording_core::{
+    ApiRequest, ApiResponse, Error, InferenceClient, Mode, NormalizeContext, Normalizer, Recording,
+    RecordingFile, test_name,
+};
+use serde_json::{Value, json};
+
+/// What the scripted server answers.
+#[derive(Clone)]
+enum Reply {
+    Json(Value),
+    Chunks(Vec<Item>),
+    ApiError(u16, Value),
+    TransportError,
+}
+
+/// One item of a scripted stream.
+#[derive(Clone)]
+enum Item {
+    Chunk(Value),
+    ApiError(u16, Value),
+    TransportError,
+}
+
+impl Item {
+    fn into_result(self) -> Result<Value, Error> {
+        match self {
+            Item::Chunk(value) => Ok(value),
+            Item::ApiError(status, body) => Err(Error::Api { status, body }),
+            Item::TransportError => Err(Error::Transport("connection reset".into())),
+        }
+    }
+}
+
+/// Stamps a fresh `id` and `created` on every body, like a real server.
+#[derive(Clone)]
+struct Scripted {
+    reply: Arc<Mutex<Reply>>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    fn new(reply: Reply) -> Scripted {
+        Scripted {
+            reply: Arc::new(Mutex::new(reply)),
+            calls: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn set_reply(&self, reply: Reply) {
+        *self.reply.lock().expect("lock") = reply;
+    }
+}
+
+/// Rewrites `id` to `rec-<hash[:12]>` and drops `created`: enough to see that the
+/// recorder applies a provider's rules, to single bodies and to chunks.
+#[derive(Debug)]
+struct TestRules;
+
+impl Normalizer for TestRules {
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) {
+        if let Some(map) = body.as_object_mut() {
+            if map.contains_key("id") {
+                map.insert("id".into(), json!(format!("rec-{}", &ctx.hash[..12])));
+            }
+            if map.contains_key("created") {
+                map.insert("created".into(), json!(0));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl InferenceClient for Scripted {
+    fn provider(&self) -> &str {
+        "test"
+    }
+    fn normalizer(&self) -> Arc<dyn Normalizer> {
+        Arc::new(TestRules)
+    }
+    fn base_url(&self) -> Option<String> {
+        Some("http://user:sk-test-secret@127.0.0.1:9/?api_key=sk-test-secret".into())
+    }
+    async fn send(&self, _request: ApiRequest) -> Result<ApiResponse, Error> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let reply = self.reply.lock().expect("lock").clone();
+        match reply {
+            Reply::Json(mut body) => {
+                body["id"] = json!(format!("live-{n}"));
+                body["created"] = json!(1_700_000_000 + n);
+                Ok(ApiResponse::json(body))
+            }
+            Reply::Chunks(items) => {
+                let items: Vec<_> = items
+                    .into_iter()
+                    .map(|item| {
+                        item.into_result().map(|mut chunk| {
+                            chunk["id"] = json!(format!("live-{n}"));
+                            chunk
+                        })
+                    })
+                    .collect();
+                Ok(ApiResponse::stream(Box::pin(futures::stream::iter(items))))
+            }
+            Reply::ApiError(status, body) => Err(Error::Api { status, body }),
+            Reply::TransportError => Err(Error::Transport("connection refused".into())),
+        }
+    }
+}
+
+fn chat(content: &str) -> ApiRequest {
+    ApiRequest::post(
+        "/v1/chat/completions",
+        json!({"model": "tiny", "messages": [{"role": "user", "content": content}]}),
+    )
+}
+
+fn answer() -> Reply {
+    Reply::Json(json!({"object": "chat.completion", "choices": [{"message": {"content": "hi"}}]}))
+}
+
+async fn json_of(client: &dyn InferenceClient, request: ApiRequest) -> Result<Value, Error> {
+    client.send(request).await?.into_json()
+}
+
+async fn chunks_of(
+    client: &dyn InferenceClient,
+    request: ApiRequest,
+) -> Result<Vec<Result<Value, Error>>, Error> {
+    let stream = client.send(request).await?.into_stream()?;
+    Ok(stream.collect().await)
+}
+
+fn recording_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir.join("responses")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn replay_never_calls_the_inner_client_and_a_miss_explains_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let recorder = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path());
+    json_of(&recorder, chat("What is 2+2?"))
+        .await
+        .expect("recorded");
+    assert_eq!(server.calls(), 1);
+
+    let replay = Recording::new(server.clone())
+        .mode(Mode::Replay)
+        .dir(dir.path());
+    let body = json_of(&replay, chat("What is 2+2?"))
+        .await
+        .expect("replayed");
+    assert_eq!(body["choices"][0]["message"]["content"], "hi");
+    assert_eq!(server.calls(), 1, "replay must not call the server");
+
+    let err = json_of(&replay, chat("What is 3+3?"))
+        .await
+        .expect_err("miss");
+    assert_eq!(server.calls(), 1, "a miss must not call the server");
+    let Error::ReplayMiss(miss) = &err else {
+        panic!("expected a replay miss, got {err:?}");
+    };
+    assert_eq!(miss.hash, replay.hash_of(&chat("What is 3+3?")));
+    let text = err.to_string();
+    for needle in [
+        miss.hash.as_str(),
+        "provider:  test",
+        "POST /v1/chat/completions",
+        "model:     tiny",
+        "mode:      replay",
+        &dir.path().display().to_string(),
+        "closest recording (same endpoint and model)",
+        "-      \"content\": \"What is 2+2?\",",
+        "+      \"content\": \"What is 3+3?\",",
+        "TEST_INFERENCE_MODE=record-if-missing cargo test",
+    ] {
+        assert!(
+            text.contains(needle),
+            "miss report lacks {needle:?}:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_miss_in_a_missing_directory_is_a_miss_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replay = Recording::new(Scripted::new(answer())).dir(dir.path().join("nowhere"));
+    let err = json_of(&replay, chat("hi"))
+        .await
+        .expect_err("nothing recorded");
+    assert!(
+        matches!(&err, Error::ReplayMiss(miss) if miss.closest.is_none()),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("no recording for POST /v1/chat/completions exists")
+    );
+}
+
+#[tokio::test]
+async fn record_if_missing_calls_once_and_writes_a_readable_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let client = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path());
+
+    let first = json_of(&client, chat("hi")).await.expect("recorded");
+    let second = json_of(&client, chat("hi")).await.expect("replayed");
+    assert_eq!(server.calls(), 1);
+    assert_eq!(first, second, "record and replay runs see identical data");
+
+    let hash = client.hash_of(&chat("hi"));
+    assert_eq!(recording_files(dir.path()), vec![format!("{hash}.json")]);
+    let text = fs::read_to_string(client.path_of(&chat("hi"))).expect("file");
+    assert!(text.ends_with("}\n"), "trailing newline");
+    assert!(text.starts_with(
+        "{\n  \"request\": {\n    \"provider\": \"test\",\n    \"method\": \"POST\",\n"
+    ));
+    assert!(
+        !text.contains("sk-test-secret"),
+        "credentials leaked:\n{text}"
+    );
+    let file: Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(
+        file["request"]["url"],
+        "http://127.0.0.1:9/v1/chat/completions"
+    );
+    assert_eq!(file["request"]["model"], "tiny");
+    assert_eq!(file["request"]["body"], chat("hi").body);
+    assert_eq!(file["response"]["status"], 200);
+    assert_eq!(file["response"]["is_streaming"], false);
+    assert_eq!(
+        file["response"]["body"]["id"],
+        format!("rec-{}", &hash[..12])
+    );
+    let keys: Vec<&String> = file["request"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .collect();
+    assert_eq!(
+        keys,
+        ["provider", "method", "url", "endpoint", "model", "body"]
+    );
+}
+
+#[tokio::test]
+async fn the_caller_gets_the_normalized_body_in_record_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = Recording::new(Scripted::new(answer()))
+        .mode(Mode::Record)
+        .dir(dir.path());
+    let body = json_of(&client, chat("hi")).await.expect("recorded");
+    let hash = client.hash_of(&chat("hi"));
+    assert_eq!(body["id"], format!("rec-{}", &hash[..12]));
+    assert_eq!(body["created"], 0);
+}
+
+#[tokio::test]
+async fn record_always_calls_and_overwrites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let client = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    json_of(&client, chat("hi")).await.expect("recorded");
+    server.set_reply(Reply::Json(
+        json!({"choices": [{"message": {"content": "changed"}}]}),
+    ));
+    json_of(&client, chat("hi")).await.expect("re-recorded");
+    assert_eq!(server.calls(), 2);
+
+    let replay = Recording::new(server.clone()).dir(dir.path());
+    let body = json_of(&replay, chat("hi")).await.expect("replayed");
+    assert_eq!(body["choices"][0]["message"]["content"], "changed");
+    assert_eq!(recording_files(dir.path()).len(), 1);
+}
+
+#[tokio::test]
+async fn live_touches_no_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let client = Recording::new(server.clone())
+        .mode(Mode::Live)
+        .dir(dir.path());
+    let body = json_of(&client, chat("hi")).await.expect("live");
+    assert_eq!(
+        body["id"], "live-0",
+        "live mode passes bodies through untouched"
+    );
+    json_of(&client, chat("hi")).await.expect("live again");
+    assert_eq!(server.calls(), 2);
+    assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
+
+#[tokio::test]
+async fn streams_are_recorded_in_order_and_replayed_identically() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chunks = (0..5)
+        .map(|i| {
+            Item::Chunk(json!({"id": "x", "choices": [{"delta": {"content": format!("t{i}")}}]}))
+        })
+        .collect();
+    let server = Scripted::new(Reply::Chunks(chunks));
+    let recorder = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    let request = ApiRequest::post(
+        "/v1/chat/completions",
+        json!({"model": "tiny", "stream": true}),
+    );
+
+    let recorded = chunks_of(&recorder, request.clone()).await.expect("stream");
+    let recorded: Vec<Value> = recorded.into_iter().map(|c| c.expect("chunk")).collect();
+    let contents: Vec<&Value> = recorded
+        .iter()
+        .map(|c| &c["choices"][0]["delta"]["content"])
+        .collect();
+    assert_eq!(contents, ["t0", "t1", "t2", "t3", "t4"]);
+    let hash = recorder.hash_of(&request);
+    assert!(
+        recorded
+            .iter()
+            .all(|c| c["id"] == format!("rec-{}", &hash[..12])),
+        "chunks normalized"
+    );
+
+    let replay = Recording::new(server.clone()).dir(dir.path());
+    let replayed: Vec<Value> = chunks_of(&replay, request.clone())
+        .await
+        .expect("replay")
+        .into_iter()
+        .map(|c| c.expect("chunk"))
+        .collect();
+    assert_eq!(replayed, recorded);
+    assert_eq!(server.calls(), 1);
+
+    let file: Value =
+        serde_json::from_str(&fs::read_to_string(recorder.path_of(&request)).expect("file"))
+            .expect("json");
+    assert_eq!(file["response"]["is_streaming"], true);
+    assert_eq!(file["response"]["body"].as_array().map(Vec::len), Some(5));
+}
+
+#[tokio::test]
+async fn an_api_error_mid_stream_is_replayed_at_the_same_point() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(Reply::Chunks(vec![
+        Item::Chunk(json!({"n": 1})),
+        Item::Chunk(json!({"n": 2})),
+        Item::ApiError(500, json!({"error": {"message": "context overflow"}})),
+    ]));
+    let request = ApiRequest::post("/v1/completions", json!({"model": "tiny", "stream": true}));
+    let recorder = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    let replay = Recording::new(server.clone()).dir(dir.path());
+
+    for client in [&recorder, &replay] {
+        let items = chunks_of(client, request.clone()).await.expect("stream");
+        assert_eq!(items.len(), 3);
+        let n = |i: usize| items[i].as_ref().ok().map(|chunk| chunk["n"].clone());
+        assert_eq!((n(0), n(1)), (Some(json!(1)), Some(json!(2))));
+        match &items[2] {
+            Err(Error::Api { status: 500, body }) => {
+                assert_eq!(body["error"]["message"], "context overflow");
+            }
+            other => panic!("expected the API error third, got {other:?}"),
+        }
+    }
+    assert_eq!(server.calls(), 1);
+}
+
+#[tokio::test]
+async fn api_errors_are_recorded_and_replayed_as_the_same_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let error_body = json!({"error": {"message": "model not found", "code": 404}});
+    let server = Scripted::new(Reply::ApiError(404, error_body.clone()));
+    let recorder = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path());
+    for _ in 0..2 {
+        match json_of(&recorder, chat("hi")).await {
+            Err(Error::Api { status, body }) => {
+                assert_eq!(status, 404);
+                assert_eq!(body, error_body);
+            }
+            other => panic!("expected the API error, got {other:?}"),
+        }
+    }
+    assert_eq!(server.calls(), 1, "the error was replayed the second time");
+    let file: Value =
+        serde_json::from_str(&fs::read_to_string(recorder.path_of(&chat("hi"))).expect("file"))
+            .expect("json");
+    assert_eq!(file["response"]["is_error"], true);
+    assert_eq!(file["response"]["status"], 404);
+}
+
+#[tokio::test]
+async fn transport_errors_are_never_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(Reply::TransportError);
+    let client = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    let err = json_of(&client, chat("hi")).await.expect_err("refused");
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(recording_files(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_broken_by_the_transport_keeps_the_old_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = ApiRequest::post("/v1/completions", json!({"model": "tiny", "stream": true}));
+    let server = Scripted::new(Reply::Chunks(vec![
+        Item::Chunk(json!({"n": 1})),
+        Item::Chunk(json!({"n": 2})),
+    ]));
+    let client = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    chunks_of(&client, request.clone())
+        .await
+        .expect("first recording");
+    let before = fs::read(client.path_of(&request)).expect("file");
+
+    server.set_reply(Reply::Chunks(vec![
+        Item::Chunk(json!({"n": 9})),
+        Item::TransportError,
+    ]));
+    let items = chunks_of(&client, request.clone()).await.expect("stream");
+    assert!(matches!(items.last(), Some(Err(Error::Transport(_)))));
+    assert_eq!(fs::read(client.path_of(&request)).expect("file"), before);
+    assert_eq!(recording_files(dir.path()).len(), 1, "no stray temp files");
+}
+
+#[tokio::test]
+async fn scopes_record_the_same_request_separately() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let a = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path())
+        .scope("a");
+    let b = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path())
+        .scope(test_name!());
+    json_of(&a, chat("hi")).await.expect("a");
+    json_of(&b, chat("hi")).await.expect("b");
+    assert_eq!(server.calls(), 2);
+    assert_eq!(recording_files(dir.path()).len(), 2);
+    assert_eq!(
+        b.current_scope(),
+        Some("engine::scopes_record_the_same_request_separately")
+    );
+    let file: Value =
+        serde_json::from_str(&fs::read_to_string(b.path_of(&chat("hi"))).expect("file"))
+            .expect("json");
+    assert_eq!(
+        file["request"]["scope"],
+        "engine::scopes_record_the_same_request_separately"
+    );
+
+    // A miss under a third scope points at a neighbour and names the test to re-run.
+    let c = Recording::new(server.clone())
+        .dir(dir.path())
+        .scope("other::c_test");
+    let text = json_of(&c, chat("hi")).await.expect_err("miss").to_string();
+    assert!(text.contains("recorded in scope:"), "{text}");
+    assert!(text.contains("the bodies are identical"), "{text}");
+    assert!(text.contains("cargo test c_test"), "{text}");
+}
+
+#[tokio::test]
+async fn a_corrupt_recording_is_reported_and_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let probe = Recording::new(server.clone()).dir(dir.path());
+    let path = probe.path_of(&chat("hi"));
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(&path, b"{\"request\": {\"method\": \"PO").expect("write");
+
+    for mode in [Mode::Replay, Mode::RecordIfMissing] {
+        let client = Recording::new(server.clone()).mode(mode).dir(dir.path());
+        let err = json_of(&client, chat("hi")).await.expect_err("corrupt");
+        assert!(
+            matches!(err, Error::InvalidRecording { .. }),
+            "{mode}: {err:?}"
+        );
+        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+    }
+    assert_eq!(server.calls(), 0);
+    assert_eq!(
+        fs::read(&path).expect("file"),
+        b"{\"request\": {\"method\": \"PO"
+    );
+
+    // Record mode is the explicit way to replace it.
+    let client = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    json_of(&client, chat("hi")).await.expect("re-recorded");
+    let file =
+        RecordingFile::from_slice(&fs::read(&path).expect("file"), &path).expect("valid now");
+    assert_eq!(file.response.body["choices"][0]["message"]["content"], "hi");
+}
+
+#[tokio::test]
+async fn a_recording_nests_and_works_behind_dyn_and_arc() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let shared: Arc<dyn InferenceClient> = Arc::new(server.clone());
+    let client: Arc<dyn InferenceClient> = Arc::new(
+        Recording::new(shared)
+            .mode(Mode::RecordIfMissing)
+            .dir(dir.path()),
+    );
+    assert_eq!(client.provider(), "test");
+    json_of(client.as_ref(), chat("hi"))
+        .await
+        .expect("recorded");
+    json_of(&client, chat("hi"))
+        .await
+        .expect("replayed through Arc");
+    assert_eq!(server.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_recorders_leave_only_complete_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(Reply::Chunks(
+        (0..50)
+            .map(|i| Item::Chunk(json!({"i": i, "pad": "x".repeat(200)})))
+            .collect(),
+    ));
+    let mut tasks = Vec::new();
+    for task in 0..32 {
+        let client = Recording::new(server.clone())
+            .mode(Mode::Record)
+            .dir(dir.path());
+        tasks.push(tokio::spawn(async move {
+            // Half the tasks share one request; the rest each have their own.
+            let n = if task % 2 == 0 { 0 } else { task };
+            let request = ApiRequest::post("/v1/completions", json!({"prompt": n, "stream": true}));
+            let items = chunks_of(&client, request).await.expect("stream");
+            assert_eq!(items.len(), 50);
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let names = recording_files(dir.path());
+    assert_eq!(names.len(), 17, "{names:?}");
+    for name in names {
+        let path = dir.path().join("responses").join(&name);
+        let file =
+            RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("complete");
+        assert_eq!(file.response.body.as_array().map(Vec::len), Some(50));
+    }
+}

@@ -1,0 +1,1 @@
+//! The workspace integration tests and the committed recordings under `recordings/`.
