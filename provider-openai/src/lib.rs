@@ -1,1 +1,50 @@
-//! OpenAI-compatible provider: filled in by its own issue.
+//! The OpenAI-compatible provider of Inference Recorder.
+//!
+//! - [`OpenAiClient`]: the real transport, on async-openai, for any OpenAI-compatible
+//!   server; implements [`InferenceClient`](recording_core::InferenceClient).
+//! - [`OpenAiApi`]: typed calls (chat, streaming chat, completions, embeddings, the
+//!   model list) on async-openai's types, for every client, `Recording<_>` included.
+//! - [`OpenAiNormalizer`]: the rules that make re-recorded bodies diff cleanly.
+//!
+//! ```no_run
+//! use provider_openai::{OpenAiApi, OpenAiClient};
+//! use provider_openai::types::chat::{
+//!     ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequestArgs,
+//! };
+//! use recording_core::Recording;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Recording::from_env(OpenAiClient::from_env())?;
+//! let request = CreateChatCompletionRequestArgs::default()
+//!     .model("tiny")
+//!     .messages(vec![ChatCompletionRequestUserMessageArgs::default()
+//!         .content("Hello!")
+//!         .build()?
+//!         .into()])
+//!     .build()?;
+//! let response = client.chat(request).await?;
+//! println!("{:?}", response.choices[0].message.content);
+//! # Ok(())
+//! # }
+//! ```
+
+mod api;
+mod client;
+mod normalize;
+
+pub use api::{OpenAiApi, TypedStream};
+pub use async_openai::config::OpenAIConfig;
+/// async-openai's request and response types, re-exported so callers need no
+/// separate dependency on the same version.
+pub use async_openai::types;
+pub use client::{OpenAiClient, PROVIDER, SUPPORTED_ENDPOINTS};
+pub use normalize::OpenAiNormalizer;
+
+/// `POST`: chat completions, streaming or not.
+pub const CHAT_COMPLETIONS: &str = "/v1/chat/completions";
+/// `POST`: legacy text completions, streaming or not.
+pub const COMPLETIONS: &str = "/v1/completions";
+/// `POST`: embeddings.
+pub const EMBEDDINGS: &str = "/v1/embeddings";
+/// `GET`: the model list.
+pub const MODELS: &str = "/v1/models";

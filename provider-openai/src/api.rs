@@ -1,0 +1,151 @@
+//! `OpenAiApi`: typed calls on async-openai's own types, for every `InferenceClient`.
+
+use std::pin::Pin;
+
+use async_openai::types::chat::{
+    CreateChatCompletionRequest, CreateChatCompletionResponse, CreateChatCompletionStreamResponse,
+};
+use async_openai::types::completions::{CreateCompletionRequest, CreateCompletionResponse};
+use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
+use async_openai::types::models::ListModelResponse;
+use async_trait::async_trait;
+use futures::{Stream, StreamExt};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, decode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// A stream of typed chunks. An `Err` item ends it.
+pub type TypedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
+
+/// Typed OpenAI calls, available on every [`InferenceClient`]: on [`OpenAiClient`]
+/// itself, on `Recording<OpenAiClient>`, and on `&dyn InferenceClient`.
+///
+/// Requests are async-openai's request types, serialized as they are (tool calls and
+/// `response_format` pass through untouched); responses are decoded into
+/// async-openai's response types. A body that does not fit fails with
+/// [`Error::Decode`], naming the recording file and the field.
+///
+/// ```
+/// use provider_openai::{OpenAiApi, OpenAiClient};
+/// use provider_openai::types::chat::CreateChatCompletionRequestArgs;
+/// use recording_core::{Mode, Recording};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Replay never calls the server, so a dummy key and an unreachable URL are fine.
+/// let client = Recording::new(OpenAiClient::with_base_url("http://127.0.0.1:9/v1", "unused"))
+///     .mode(Mode::Replay)
+///     .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/recordings"));
+/// let request = CreateChatCompletionRequestArgs::default()
+///     .model("tiny")
+///     .messages(vec![])
+///     .build()?;
+/// match client.chat(request).await {
+///     Ok(response) => println!("{:?}", response.choices.first()),
+///     Err(miss) => println!("{miss}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+///
+/// [`OpenAiClient`]: crate::OpenAiClient
+#[async_trait]
+pub trait OpenAiApi: InferenceClient {
+    /// `POST /v1/chat/completions`.
+    async fn chat(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<CreateChatCompletionResponse, Error> {
+        let response = self
+            .send(ApiRequest::post(
+                crate::CHAT_COMPLETIONS,
+                to_body(&request)?,
+            ))
+            .await?;
+        decode_json(response, "chat completion")
+    }
+
+    /// `POST /v1/chat/completions` with `"stream": true` (set for you).
+    async fn chat_stream(
+        &self,
+        mut request: CreateChatCompletionRequest,
+    ) -> Result<TypedStream<CreateChatCompletionStreamResponse>, Error> {
+        request.stream = Some(true);
+        let response = self
+            .send(ApiRequest::post(
+                crate::CHAT_COMPLETIONS,
+                to_body(&request)?,
+            ))
+            .await?;
+        decode_stream(response, "chat completion chunk")
+    }
+
+    /// `POST /v1/completions` (the legacy text completion).
+    async fn completion(
+        &self,
+        request: CreateCompletionRequest,
+    ) -> Result<CreateCompletionResponse, Error> {
+        let response = self
+            .send(ApiRequest::post(crate::COMPLETIONS, to_body(&request)?))
+            .await?;
+        decode_json(response, "completion")
+    }
+
+    /// `POST /v1/completions` with `"stream": true` (set for you).
+    async fn completion_stream(
+        &self,
+        mut request: CreateCompletionRequest,
+    ) -> Result<TypedStream<CreateCompletionResponse>, Error> {
+        request.stream = Some(true);
+        let response = self
+            .send(ApiRequest::post(crate::COMPLETIONS, to_body(&request)?))
+            .await?;
+        decode_stream(response, "completion chunk")
+    }
+
+    /// `POST /v1/embeddings`.
+    async fn embeddings(
+        &self,
+        request: CreateEmbeddingRequest,
+    ) -> Result<CreateEmbeddingResponse, Error> {
+        let response = self
+            .send(ApiRequest::post(crate::EMBEDDINGS, to_body(&request)?))
+            .await?;
+        decode_json(response, "embeddings response")
+    }
+
+    /// `GET /v1/models`. A bare array of models (as llama-stack's recorder stored model
+    /// lists) is accepted as the list's `data`.
+    async fn list_models(&self) -> Result<ListModelResponse, Error> {
+        let response = self.send(ApiRequest::get(crate::MODELS)).await?;
+        let origin = response.origin.clone();
+        let body = match response.into_json()? {
+            Value::Array(models) => json!({"object": "list", "data": models}),
+            body => body,
+        };
+        decode(body, "model list", origin.as_deref())
+    }
+}
+
+impl<T: InferenceClient + ?Sized> OpenAiApi for T {}
+
+fn to_body<T: Serialize>(request: &T) -> Result<Value, Error> {
+    serde_json::to_value(request)
+        .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
+}
+
+fn decode_json<T: DeserializeOwned>(response: ApiResponse, what: &str) -> Result<T, Error> {
+    let origin = response.origin.clone();
+    decode(response.into_json()?, what, origin.as_deref())
+}
+
+fn decode_stream<T: DeserializeOwned + Send + 'static>(
+    response: ApiResponse,
+    what: &'static str,
+) -> Result<TypedStream<T>, Error> {
+    let origin = response.origin.clone();
+    let chunks = response.into_stream()?;
+    Ok(Box::pin(chunks.map(move |chunk| {
+        chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
+    })))
+}
