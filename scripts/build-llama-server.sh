@@ -28,7 +28,7 @@ command -v cmake >/dev/null 2>&1 || {
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 log "fetching the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist"
-python3 -m pip download --quiet --no-deps --no-binary :all: \
+python3 -m pip download --quiet --no-deps --no-binary llama-cpp-python \
   "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$work" >&2
 tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work"
 src="$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)"

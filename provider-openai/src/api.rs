@@ -1,7 +1,5 @@
 //! `OpenAiApi`: typed calls on async-openai's own types, for every `InferenceClient`.
 
-use std::pin::Pin;
-
 use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionResponse, CreateChatCompletionStreamResponse,
 };
@@ -9,14 +7,8 @@ use async_openai::types::completions::{CreateCompletionRequest, CreateCompletion
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
 use async_openai::types::models::ListModelResponse;
 use async_trait::async_trait;
-use futures::{Stream, StreamExt};
-use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, decode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use recording_core::{ApiRequest, Error, InferenceClient, TypedStream, decode};
 use serde_json::{Value, json};
-
-/// A stream of typed chunks. An `Err` item ends it.
-pub type TypedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
 /// Typed OpenAI calls, available on every [`InferenceClient`]: on [`OpenAiClient`]
 /// itself, on `Recording<OpenAiClient>`, and on `&dyn InferenceClient`.
@@ -59,10 +51,10 @@ pub trait OpenAiApi: InferenceClient {
         let response = self
             .send(ApiRequest::post(
                 crate::CHAT_COMPLETIONS,
-                to_body(&request)?,
+                ApiRequest::body_of(&request)?,
             ))
             .await?;
-        decode_json(response, "chat completion")
+        response.decode_json("chat completion")
     }
 
     /// `POST /v1/chat/completions` with `"stream": true` (set for you).
@@ -74,10 +66,10 @@ pub trait OpenAiApi: InferenceClient {
         let response = self
             .send(ApiRequest::post(
                 crate::CHAT_COMPLETIONS,
-                to_body(&request)?,
+                ApiRequest::body_of(&request)?,
             ))
             .await?;
-        decode_stream(response, "chat completion chunk")
+        response.decode_stream("chat completion chunk")
     }
 
     /// `POST /v1/completions` (the legacy text completion).
@@ -86,9 +78,12 @@ pub trait OpenAiApi: InferenceClient {
         request: CreateCompletionRequest,
     ) -> Result<CreateCompletionResponse, Error> {
         let response = self
-            .send(ApiRequest::post(crate::COMPLETIONS, to_body(&request)?))
+            .send(ApiRequest::post(
+                crate::COMPLETIONS,
+                ApiRequest::body_of(&request)?,
+            ))
             .await?;
-        decode_json(response, "completion")
+        response.decode_json("completion")
     }
 
     /// `POST /v1/completions` with `"stream": true` (set for you).
@@ -98,9 +93,12 @@ pub trait OpenAiApi: InferenceClient {
     ) -> Result<TypedStream<CreateCompletionResponse>, Error> {
         request.stream = Some(true);
         let response = self
-            .send(ApiRequest::post(crate::COMPLETIONS, to_body(&request)?))
+            .send(ApiRequest::post(
+                crate::COMPLETIONS,
+                ApiRequest::body_of(&request)?,
+            ))
             .await?;
-        decode_stream(response, "completion chunk")
+        response.decode_stream("completion chunk")
     }
 
     /// `POST /v1/embeddings`.
@@ -109,9 +107,12 @@ pub trait OpenAiApi: InferenceClient {
         request: CreateEmbeddingRequest,
     ) -> Result<CreateEmbeddingResponse, Error> {
         let response = self
-            .send(ApiRequest::post(crate::EMBEDDINGS, to_body(&request)?))
+            .send(ApiRequest::post(
+                crate::EMBEDDINGS,
+                ApiRequest::body_of(&request)?,
+            ))
             .await?;
-        decode_json(response, "embeddings response")
+        response.decode_json("embeddings response")
     }
 
     /// `GET /v1/models`. A bare array of models (as llama-stack's recorder stored model
@@ -128,24 +129,3 @@ pub trait OpenAiApi: InferenceClient {
 }
 
 impl<T: InferenceClient + ?Sized> OpenAiApi for T {}
-
-fn to_body<T: Serialize>(request: &T) -> Result<Value, Error> {
-    serde_json::to_value(request)
-        .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
-}
-
-fn decode_json<T: DeserializeOwned>(response: ApiResponse, what: &str) -> Result<T, Error> {
-    let origin = response.origin.clone();
-    decode(response.into_json()?, what, origin.as_deref())
-}
-
-fn decode_stream<T: DeserializeOwned + Send + 'static>(
-    response: ApiResponse,
-    what: &'static str,
-) -> Result<TypedStream<T>, Error> {
-    let origin = response.origin.clone();
-    let chunks = response.into_stream()?;
-    Ok(Box::pin(chunks.map(move |chunk| {
-        chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
-    })))
-}

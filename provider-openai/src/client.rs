@@ -315,7 +315,10 @@ mod tests {
             "sk-header-secret",
         );
         let err = client
-            .send(ApiRequest::post(crate::CHAT_COMPLETIONS, json!({"model": "m"})))
+            .send(ApiRequest::post(
+                crate::CHAT_COMPLETIONS,
+                json!({"model": "m"}),
+            ))
             .await
             .expect_err("nothing listens there");
         let text = err.to_string();

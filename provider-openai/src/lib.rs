@@ -32,13 +32,14 @@ mod api;
 mod client;
 mod normalize;
 
-pub use api::{OpenAiApi, TypedStream};
+pub use api::OpenAiApi;
 pub use async_openai::config::OpenAIConfig;
 /// async-openai's request and response types, re-exported so callers need no
 /// separate dependency on the same version.
 pub use async_openai::types;
 pub use client::{OpenAiClient, PROVIDER, SUPPORTED_ENDPOINTS};
 pub use normalize::OpenAiNormalizer;
+pub use recording_core::TypedStream;
 
 /// `POST`: chat completions, streaming or not.
 pub const CHAT_COMPLETIONS: &str = "/v1/chat/completions";

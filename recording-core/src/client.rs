@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::Stream;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Error, decode};
 use crate::normalizer::Normalizer;
 
 /// A stream of JSON chunks, as a streaming endpoint (SSE or NDJSON) delivers them.
@@ -18,6 +19,10 @@ use crate::normalizer::Normalizer;
 /// An `Err` item ends the stream: either an API error the server sent mid-stream
 /// ([`Error::Api`]) or a transport failure.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Value, Error>> + Send>>;
+
+/// A stream of typed chunks, as the provider crates' typed APIs return them. An `Err`
+/// item ends it.
+pub type TypedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
 /// The HTTP method of a request. Part of the request's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +82,12 @@ impl ApiRequest {
             endpoint: endpoint.into(),
             body: Value::Null,
         }
+    }
+
+    /// Serializes a typed request into a body, as the provider crates' typed APIs do.
+    pub fn body_of<T: Serialize + ?Sized>(request: &T) -> Result<Value, Error> {
+        serde_json::to_value(request)
+            .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
     }
 
     /// The `model` field of the body, or `""` when there is none.
@@ -143,6 +154,27 @@ impl ApiResponse {
                 origin: self.origin,
             }),
         }
+    }
+
+    /// Decodes the single body into `T`; a mismatch is [`Error::Decode`] naming the
+    /// recording file (if any), `what` was decoded, and the field.
+    pub fn decode_json<T: DeserializeOwned>(self, what: &str) -> Result<T, Error> {
+        let origin = self.origin.clone();
+        decode(self.into_json()?, what, origin.as_deref())
+    }
+
+    /// Decodes every chunk of the stream into `T`, as [`ApiResponse::decode_json`]
+    /// does for a body.
+    pub fn decode_stream<T: DeserializeOwned + Send + 'static>(
+        self,
+        what: &'static str,
+    ) -> Result<TypedStream<T>, Error> {
+        use futures::StreamExt;
+        let origin = self.origin.clone();
+        let chunks = self.into_stream()?;
+        Ok(Box::pin(chunks.map(move |chunk| {
+            chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
+        })))
     }
 
     /// The chunk stream; an error if the server answered with a single body.

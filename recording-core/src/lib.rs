@@ -40,7 +40,9 @@ mod recording;
 pub mod scope;
 pub mod store;
 
-pub use client::{ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody};
+pub use client::{
+    ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody, TypedStream,
+};
 pub use error::{Error, decode};
 pub use format::RecordingFile;
 pub use identity::{canonical_json, identity_value, request_hash};

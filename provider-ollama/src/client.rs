@@ -1,0 +1,284 @@
+//! `OllamaClient`: the real transport, Ollama's HTTP API with the wire JSON kept whole.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{Stream, StreamExt};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
+use serde_json::Value;
+
+use crate::normalize::OllamaNormalizer;
+
+/// The provider name written into recordings.
+pub const PROVIDER: &str = "ollama";
+
+/// The environment variable Ollama itself reads for its address.
+pub const HOST_ENV: &str = "OLLAMA_HOST";
+
+/// Where Ollama listens unless told otherwise.
+pub const DEFAULT_HOST: &str = "http://127.0.0.1:11434";
+
+/// A client of Ollama's HTTP API (`/api/generate`, `/api/chat`, ...).
+///
+/// Bodies travel as JSON values and come back exactly as Ollama sent them, every
+/// field: ollama-rs's own calls decode into its types, which drop wire fields such as
+/// `done_reason`, so a recording made through them would not be faithful. A streaming
+/// answer (`application/x-ndjson`) is read line by line as it arrives.
+///
+/// HTTPS needs the crate's `rustls` feature; without it only `http://` hosts work.
+#[derive(Clone)]
+pub struct OllamaClient {
+    http: reqwest::Client,
+    base: String,
+    normalizer: Arc<OllamaNormalizer>,
+}
+
+impl OllamaClient {
+    /// A client of the Ollama at `host`: a URL (`http://10.0.0.5:11434`), or a bare
+    /// `host:port` or `host` as `OLLAMA_HOST` accepts (`http://` and port 11434 are
+    /// assumed).
+    pub fn new(host: &str) -> OllamaClient {
+        OllamaClient {
+            http: reqwest::Client::new(),
+            base: host_url(host),
+            normalizer: Arc::new(OllamaNormalizer),
+        }
+    }
+
+    /// A client of the Ollama named by `OLLAMA_HOST`, or [`DEFAULT_HOST`].
+    pub fn from_env() -> OllamaClient {
+        let host = std::env::var(HOST_ENV).unwrap_or_default();
+        OllamaClient::new(&host)
+    }
+
+    /// The URL requests go to, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+}
+
+impl fmt::Debug for OllamaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OllamaClient")
+            .field("url", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ollama's rules for `OLLAMA_HOST`: blank is the default; without a scheme, `http://`
+/// and port 11434 are assumed; with one, the scheme's own default port applies.
+fn host_url(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    if host.is_empty() {
+        return DEFAULT_HOST.to_owned();
+    }
+    if host.contains("://") {
+        return host.to_owned();
+    }
+    let (authority, path) = host.split_at(host.find('/').unwrap_or(host.len()));
+    // An IPv6 literal's colons are inside brackets; a port follows the last `]`.
+    let after_brackets = authority.rsplit(']').next().unwrap_or(authority);
+    if after_brackets.contains(':') {
+        format!("http://{authority}{path}")
+    } else {
+        format!("http://{authority}:11434{path}")
+    }
+}
+
+#[async_trait]
+impl InferenceClient for OllamaClient {
+    fn provider(&self) -> &str {
+        PROVIDER
+    }
+
+    fn normalizer(&self) -> Arc<dyn Normalizer> {
+        self.normalizer.clone()
+    }
+
+    fn base_url(&self) -> Option<String> {
+        Some(self.base.clone())
+    }
+
+    async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let url = format!("{}{}", self.base, request.endpoint);
+        let builder = match request.method {
+            Method::Get => self.http.get(url),
+            Method::Post => self.http.post(url),
+            Method::Delete => self.http.delete(url),
+        };
+        let builder = if request.body.is_null() {
+            builder
+        } else {
+            let bytes = serde_json::to_vec(&request.body)
+                .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))?;
+            builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes)
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(transport)?;
+            return Err(Error::Api {
+                status: status.as_u16(),
+                body: json_or_text(&bytes),
+            });
+        }
+        let ndjson = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/x-ndjson"));
+        if ndjson {
+            let lines = ndjson_lines(response.bytes_stream());
+            return Ok(ApiResponse::stream(Box::pin(
+                lines.map(|line| line.and_then(parse_line).and_then(error_line)),
+            )));
+        }
+        let bytes = response.bytes().await.map_err(transport)?;
+        let body = serde_json::from_slice(&bytes).map_err(|err| {
+            Error::Transport(format!("Ollama sent a body that is not JSON: {err}"))
+        })?;
+        Ok(ApiResponse::json(body))
+    }
+}
+
+/// A reqwest failure as a transport error, without the URL (which could carry a key)
+/// but with the causes that say what happened (connection refused, timeout).
+fn transport(err: reqwest::Error) -> Error {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    Error::Transport(text)
+}
+
+fn json_or_text(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+fn parse_line(line: Vec<u8>) -> Result<Value, Error> {
+    serde_json::from_slice(&line).map_err(|err| {
+        Error::Transport(format!(
+            "Ollama sent a stream line that is not JSON ({err}): {}",
+            String::from_utf8_lossy(&line)
+        ))
+    })
+}
+
+/// Ollama reports a failure after a stream began as a line `{"error": "..."}`; it
+/// becomes an API error at that point of the stream (status 500: the HTTP status was
+/// already 200).
+fn error_line(line: Value) -> Result<Value, Error> {
+    let is_error = line
+        .as_object()
+        .is_some_and(|map| map.contains_key("error") && !map.contains_key("done"));
+    if is_error {
+        Err(Error::Api {
+            status: 500,
+            body: line,
+        })
+    } else {
+        Ok(line)
+    }
+}
+
+/// Splits a byte stream into its non-empty lines, as they complete. A last line
+/// without a newline is still a line; a broken connection is a transport error.
+fn ndjson_lines<S, B>(bytes: S) -> impl Stream<Item = Result<Vec<u8>, Error>> + Send
+where
+    S: Stream<Item = Result<B, reqwest::Error>> + Send + Unpin,
+    B: AsRef<[u8]>,
+{
+    struct State<S> {
+        bytes: S,
+        buffer: Vec<u8>,
+        done: bool,
+    }
+    let state = State {
+        bytes,
+        buffer: Vec::new(),
+        done: false,
+    };
+    futures::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(end) = state.buffer.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = state.buffer.drain(..=end).collect();
+                line.pop();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                return Some((Ok(line), state));
+            }
+            if state.done {
+                let rest = std::mem::take(&mut state.buffer);
+                if rest.iter().all(u8::is_ascii_whitespace) {
+                    return None;
+                }
+                return Some((Ok(rest), state));
+            }
+            match state.bytes.next().await {
+                Some(Ok(chunk)) => state.buffer.extend_from_slice(chunk.as_ref()),
+                Some(Err(err)) => {
+                    state.done = true;
+                    state.buffer.clear();
+                    return Some((Err(transport(err)), state));
+                }
+                None => state.done = true,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hosts_are_read_the_way_ollama_reads_them() {
+        assert_eq!(host_url(""), "http://127.0.0.1:11434");
+        assert_eq!(host_url("0.0.0.0"), "http://0.0.0.0:11434");
+        assert_eq!(host_url("example.com:8080"), "http://example.com:8080");
+        assert_eq!(
+            host_url("https://ollama.example.com/"),
+            "https://ollama.example.com"
+        );
+        assert_eq!(
+            host_url("http://127.0.0.1:9/prefix"),
+            "http://127.0.0.1:9/prefix"
+        );
+        assert_eq!(host_url("[::1]"), "http://[::1]:11434");
+        assert_eq!(host_url("[::1]:5000"), "http://[::1]:5000");
+    }
+
+    #[tokio::test]
+    async fn ndjson_lines_are_split_across_chunk_boundaries() {
+        let chunks: Vec<Result<&'static [u8], reqwest::Error>> =
+            vec![Ok(b"{\"a\":1}\n{\"b\""), Ok(b":2}\n\n"), Ok(b"{\"c\":3}")];
+        let lines: Vec<Value> = ndjson_lines(futures::stream::iter(chunks))
+            .map(|line| parse_line(line.expect("line")).expect("json"))
+            .collect()
+            .await;
+        assert_eq!(
+            lines,
+            vec![json!({"a": 1}), json!({"b": 2}), json!({"c": 3})]
+        );
+    }
+
+    #[test]
+    fn an_error_line_mid_stream_is_an_api_error() {
+        let err = error_line(json!({"error": "model crashed"})).expect_err("error line");
+        assert_eq!(err.status(), Some(500));
+        assert!(error_line(json!({"done": true, "error": null})).is_ok());
+    }
+}

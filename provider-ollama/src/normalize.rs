@@ -1,0 +1,55 @@
+//! Normalization rules for Ollama-style bodies.
+
+use recording_core::{NormalizeContext, Normalizer};
+use serde_json::{Map, Value};
+
+/// The fixed timestamp every `created_at` becomes.
+pub const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
+
+const DURATIONS: [&str; 4] = [
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+];
+
+/// The Ollama-style rules, applied to a body or to one stream chunk:
+///
+/// - `created_at` → [`EPOCH`], and `total_duration`, `load_duration`,
+///   `prompt_eval_duration`, `eval_duration` → `0`, where present and not null.
+/// - `/api/ps`: each running model's `expires_at` → [`EPOCH`]: it is the time of the
+///   request plus the keep-alive, different on every run.
+///
+/// Left alone on purpose: `modified_at` in model lists (the model file's date: stable
+/// until the model is re-pulled, and then a change worth seeing in a diff), token
+/// counts and `context` (deterministic for the same model and prompt), and `digest`.
+/// The number of progress lines `/api/pull` streams depends on the network and cannot
+/// be normalized away; re-record pulls only when you must.
+///
+/// The rules are idempotent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OllamaNormalizer;
+
+impl Normalizer for OllamaNormalizer {
+    fn normalize(&self, _ctx: &NormalizeContext<'_>, body: &mut Value) {
+        let Some(map) = body.as_object_mut() else {
+            return;
+        };
+        replace_if_set(map, "created_at", || Value::from(EPOCH));
+        for key in DURATIONS {
+            replace_if_set(map, key, || Value::from(0));
+        }
+        // Only `/api/ps` entries carry `expires_at`; no endpoint check needed.
+        if let Some(models) = map.get_mut("models").and_then(Value::as_array_mut) {
+            for model in models.iter_mut().filter_map(Value::as_object_mut) {
+                replace_if_set(model, "expires_at", || Value::from(EPOCH));
+            }
+        }
+    }
+}
+
+fn replace_if_set(map: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
+    if let Some(slot) = map.get_mut(key).filter(|slot| !slot.is_null()) {
+        *slot = value();
+    }
+}
