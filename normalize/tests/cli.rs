@@ -1,0 +1,322 @@
+//! The real `normalize` binary on temporary copies of fixture trees.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/llama-stack-recordings")
+}
+
+/// A temporary copy of the llama-stack fixtures, under `<tmp>/recordings/`.
+fn fixture_tree() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recordings = dir.path().join("recordings");
+    fs::create_dir_all(&recordings).expect("mkdir");
+    for entry in fs::read_dir(fixtures()).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|ext| ext == "json") {
+            fs::copy(&path, recordings.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    (dir, recordings)
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = walk(dir)
+        .into_iter()
+        .map(|path| {
+            let bytes = fs::read(&path).expect("read");
+            (path, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn normalize() -> Command {
+    Command::cargo_bin("normalize").expect("the normalize binary")
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).expect("read")).expect("json")
+}
+
+#[test]
+fn dry_run_reports_and_changes_no_byte() {
+    let (_dir, tree) = fixture_tree();
+    let before = snapshot(&tree);
+    let output = normalize()
+        .arg(&tree)
+        .arg("--dry-run")
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "[DRY RUN] Would normalize: {}",
+            tree.join("e96152610712.json").display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("[DRY RUN] Summary: 7/12 files modified"),
+        "{stdout}"
+    );
+    assert_eq!(snapshot(&tree), before);
+}
+
+#[test]
+fn check_exits_1_when_anything_would_change_and_0_when_clean() {
+    let (_dir, tree) = fixture_tree();
+    let before = snapshot(&tree);
+    let output = normalize().arg(&tree).arg("--check").output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("[CHECK] Summary: 7/12 files modified")
+    );
+    assert_eq!(snapshot(&tree), before, "--check changes nothing");
+
+    normalize().arg(&tree).assert().success();
+    normalize().arg(&tree).arg("--check").assert().code(0);
+}
+
+#[test]
+fn a_second_run_changes_nothing() {
+    let (_dir, tree) = fixture_tree();
+    let first = normalize().arg(&tree).output().expect("run");
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("Normalized: "))
+            .count(),
+        7,
+        "{stdout}"
+    );
+    let after_first = snapshot(&tree);
+    let second = normalize().arg(&tree).output().expect("run");
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "Summary: 0/12 files modified"
+    );
+    assert_eq!(snapshot(&tree), after_first);
+}
+
+#[test]
+fn llama_stack_files_come_out_as_the_design_rules_say() {
+    let (_dir, tree) = fixture_tree();
+    normalize().arg(&tree).assert().success();
+
+    // OpenAI-style: id → rec-{hash[:12]} (the hash from the file name), created → 0.
+    let chat = read_json(&tree.join("3c0bf9ba81b2.json"));
+    let data = &chat["response"]["body"]["__data__"];
+    assert_eq!(
+        chat["response"]["body"]["__type__"],
+        "openai.types.chat.chat_completion.ChatCompletion"
+    );
+    assert_eq!(data["id"], "rec-3c0bf9ba81b2");
+    assert_eq!(data["created"], 0);
+    assert_eq!(
+        data["choices"][0]["message"]["content"],
+        "It looks like we've"
+    );
+    for chunk in read_json(&tree.join("0fad19b9d308.json"))["response"]["body"]
+        .as_array()
+        .expect("chunks")
+    {
+        assert_eq!(chunk["__data__"]["id"], "rec-0fad19b9d308");
+        assert_eq!(chunk["__data__"]["created"], 0);
+    }
+    // Model objects keep their id and created; the model-list hash is the <hash> part.
+    let models = read_json(&tree.join("models-bd032f995f2a-abd54ea0.json"));
+    assert_eq!(
+        models["response"]["body"][0]["__data__"]["id"],
+        "llama-guard3:1b"
+    );
+    assert_eq!(
+        models["response"]["body"][0]["__data__"]["created"],
+        1_753_937_098
+    );
+
+    // Ollama-style: created_at → epoch, durations → 0 when present and not null.
+    let generate = read_json(&tree.join("e96152610712.json"));
+    let data = &generate["response"]["body"]["__data__"];
+    assert_eq!(data["created_at"], EPOCH);
+    for key in [
+        "total_duration",
+        "load_duration",
+        "prompt_eval_duration",
+        "eval_duration",
+    ] {
+        assert_eq!(data[key], 0, "{key}");
+    }
+    assert_eq!(data["eval_count"], 5);
+    let stream = read_json(&tree.join("80e4404d8987.json"));
+    let chunks = stream["response"]["body"].as_array().expect("chunks");
+    assert!(chunks.iter().all(|c| c["__data__"]["created_at"] == EPOCH));
+    assert!(chunks[0]["__data__"]["total_duration"].is_null());
+    let embed = read_json(&tree.join("a97477559b10.json"));
+    assert!(embed["response"]["body"]["__data__"]["created_at"].is_null());
+    assert_eq!(embed["response"]["body"]["__data__"]["load_duration"], 0);
+}
+
+#[test]
+fn a_rewritten_file_keeps_key_order_and_layout() {
+    let (_dir, tree) = fixture_tree();
+    let path = tree.join("e96152610712.json");
+    let original = fs::read_to_string(&path).expect("read");
+    normalize().arg(&path).assert().success();
+    let rewritten = fs::read_to_string(&path).expect("read");
+    assert!(rewritten.ends_with("}\n"));
+    assert!(rewritten.starts_with("{\n  \"request\": {\n    \"method\": \"POST\","));
+    // Line for line the same, but for the normalized fields.
+    let changed: Vec<(&str, &str)> = original
+        .lines()
+        .zip(rewritten.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(original.lines().count(), rewritten.lines().count());
+    let keys: Vec<&str> = changed
+        .iter()
+        .map(|(_, b)| b.trim().split('"').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "total_duration",
+            "load_duration",
+            "prompt_eval_duration",
+            "eval_duration"
+        ]
+    );
+}
+
+#[test]
+fn native_recordings_are_normalized_by_their_provider() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let responses = dir.path().join("recordings/responses");
+    fs::create_dir_all(&responses).expect("mkdir");
+    let hash = "ab".repeat(32);
+    let file = json!({
+        "request": {"provider": "openai", "method": "POST", "url": "http://127.0.0.1:8080/v1/chat/completions",
+                    "endpoint": "/v1/chat/completions", "model": "tiny", "body": {"model": "tiny"}},
+        "response": {"status": 200, "is_streaming": true, "body": [
+            {"id": "chatcmpl-9", "created": 1764000000, "object": "chat.completion.chunk", "choices": [],
+             "timings": {"predicted_n": 3, "predicted_ms": 12.5}}
+        ]}
+    });
+    let path = responses.join(format!("{hash}.json"));
+    fs::write(&path, serde_json::to_vec_pretty(&file).expect("json")).expect("write");
+    // An Ollama recording under an OpenAI-looking endpoint: the provider field decides.
+    let ollama = json!({
+        "request": {"provider": "ollama", "method": "POST", "endpoint": "/v1/odd", "body": {}},
+        "response": {"status": 200, "is_streaming": false, "body": {"id": "x", "created_at": "2026-01-01T00:00:00Z"}}
+    });
+    let ollama_path = responses.join(format!("{}.json", "cd".repeat(32)));
+    fs::write(
+        &ollama_path,
+        serde_json::to_vec_pretty(&ollama).expect("json"),
+    )
+    .expect("write");
+
+    normalize().arg(dir.path()).assert().success();
+    let chunk = &read_json(&path)["response"]["body"][0];
+    assert_eq!(chunk["id"], format!("rec-{}", &hash[..12]));
+    assert_eq!(chunk["created"], 0);
+    assert_eq!(
+        chunk["timings"],
+        json!({"predicted_n": 3, "predicted_ms": 0})
+    );
+    let body = &read_json(&ollama_path)["response"]["body"];
+    assert_eq!(body, &json!({"id": "x", "created_at": EPOCH}));
+}
+
+#[test]
+fn bad_files_are_reported_left_untouched_and_fail_the_run() {
+    let (_dir, tree) = fixture_tree();
+    let torn = tree.join("torn.json");
+    fs::write(&torn, b"{\"request\": {\"method\": ").expect("write");
+    let stranger = tree.join("sub/package.json");
+    fs::create_dir_all(stranger.parent().expect("parent")).expect("mkdir");
+    fs::write(&stranger, b"{\"name\": \"not a recording\"}\n").expect("write");
+
+    let output = normalize().arg(&tree).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Error: {}: not valid JSON", torn.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "Error: {}: not a recording: no `request`",
+            stranger.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read(&torn).expect("read"),
+        b"{\"request\": {\"method\": "
+    );
+    // The other files were still processed.
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Summary: 7/14 files modified"));
+    assert_eq!(
+        read_json(&tree.join("3c0bf9ba81b2.json"))["response"]["body"]["__data__"]["created"],
+        0
+    );
+}
+
+#[test]
+fn without_a_path_it_walks_tests_recordings_of_the_current_directory() {
+    let (dir, tree) = fixture_tree();
+    let workspace = dir.path().join("ws");
+    fs::create_dir_all(workspace.join("tests")).expect("mkdir");
+    fs::rename(&tree, workspace.join("tests/recordings")).expect("move");
+    let output = normalize()
+        .current_dir(&workspace)
+        .arg("--dry-run")
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("[DRY RUN] Summary: 7/12 files modified")
+    );
+
+    let output = normalize().current_dir(dir.path()).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("tests/recordings is not a directory")
+    );
+}
+
+#[test]
+fn a_missing_path_is_an_error_naming_it() {
+    let output = normalize()
+        .arg("/nonexistent/recordings")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/recordings"));
+}
