@@ -21,21 +21,22 @@ use serde_json::{Value, json};
 /// ```
 /// use provider_openai::{OpenAiApi, OpenAiClient};
 /// use provider_openai::types::chat::CreateChatCompletionRequestArgs;
-/// use recording_core::{Mode, Recording};
+/// use recording_core::{Error, Mode, Recording};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// // Replay never calls the server, so a dummy key and an unreachable URL are fine.
+/// let dir = tempfile::tempdir()?;
 /// let client = Recording::new(OpenAiClient::with_base_url("http://127.0.0.1:9/v1", "unused"))
 ///     .mode(Mode::Replay)
-///     .dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/recordings"));
+///     .dir(dir.path());
 /// let request = CreateChatCompletionRequestArgs::default()
 ///     .model("tiny")
 ///     .messages(vec![])
 ///     .build()?;
-/// match client.chat(request).await {
-///     Ok(response) => println!("{:?}", response.choices.first()),
-///     Err(miss) => println!("{miss}"),
-/// }
+/// // Nothing is recorded in this empty directory: the miss says how to record it.
+/// let err = client.chat(request).await.expect_err("a miss");
+/// assert!(matches!(err, Error::ReplayMiss(_)));
+/// assert!(err.to_string().contains("POST /v1/chat/completions"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
