@@ -26,7 +26,8 @@ embed_port="${LLAMA_EMBEDDINGS_PORT:-18081}"
 start() { # name port extra-args...
   local name="$1" port="$2"; shift 2
   "$LLAMA_SERVER_BIN" --model "$LLAMA_TEST_MODEL" --host 127.0.0.1 --port "$port" \
-    --ctx-size 512 --threads 1 --parallel 1 --alias tiny --seed 42 --no-webui "$@" \
+    --ctx-size 512 --threads 1 --parallel 1 --alias tiny --seed 42 --no-webui \
+    --no-cache-prompt --cache-ram 0 "$@" \
     >"$logs/$name.log" 2>&1 &
   pids+=("$!")
   # Wait for the server's own "listening" line, bounded.

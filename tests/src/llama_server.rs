@@ -67,6 +67,8 @@ impl LlamaServer {
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--ctx-size", "512", "--threads", "1", "--parallel", "1"])
             .args(["--alias", "tiny", "--seed", "42", "--no-webui"])
+            // No prompt cache: token counts then do not depend on the order of requests.
+            .args(["--no-cache-prompt", "--cache-ram", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
