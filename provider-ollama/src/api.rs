@@ -72,6 +72,26 @@ pub struct RunningModel {
 /// Ollama API docs. A body that does not fit fails with [`Error::Decode`], naming the
 /// recording file and the field.
 ///
+/// ```
+/// use provider_ollama::ollama_rs::generation::completion::request::GenerationRequest;
+/// use provider_ollama::{OllamaApi, OllamaClient};
+/// use recording_core::{Error, Mode, Recording};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Replay never calls the server, so an address where nothing listens is fine.
+/// let dir = tempfile::tempdir()?;
+/// let client = Recording::new(OllamaClient::new("127.0.0.1:9"))
+///     .mode(Mode::Replay)
+///     .dir(dir.path());
+/// let request = GenerationRequest::new("llama3.2".into(), "Why is the sky blue?");
+/// // Nothing is recorded in this empty directory: the miss says how to record it.
+/// let err = client.generate(request).await.expect_err("a miss");
+/// assert!(matches!(err, Error::ReplayMiss(_)));
+/// assert!(err.to_string().contains("POST /api/generate"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+///
 /// [`OllamaClient`]: crate::OllamaClient
 #[async_trait]
 pub trait OllamaApi: InferenceClient {

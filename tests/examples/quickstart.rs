@@ -14,7 +14,7 @@ use std::error::Error;
 
 use futures::StreamExt;
 use provider_ollama::{OllamaApi, OllamaClient};
-use provider_openai::{OpenAiApi, OpenAiClient, OpenAIConfig};
+use provider_openai::{OpenAIConfig, OpenAiApi, OpenAiClient};
 use recording_core::Recording;
 use tests::{ollama_requests, requests};
 
@@ -42,8 +42,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("OpenAI-compatible (recorded from llama.cpp's llama-server with a tiny model):");
     let chat = openai.chat(requests::chat("Say hello.")).await?;
     let reply = chat.choices[0].message.content.clone().unwrap_or_default();
-    println!("  chat completion   {:?}  ({} tokens)", reply, usage(&chat.usage));
-    let mut stream = openai.chat_stream(requests::chat("Count to three.")).await?;
+    println!(
+        "  chat completion   {:?}  ({} tokens)",
+        reply,
+        usage(&chat.usage)
+    );
+    let mut stream = openai
+        .chat_stream(requests::chat("Count to three."))
+        .await?;
     let mut streamed = String::new();
     let mut chunks = 0;
     while let Some(chunk) = stream.next().await {
