@@ -100,35 +100,69 @@ pub enum Format {
     LlamaStack,
 }
 
-impl RecordingFile {
-    /// Parses a recording in either format; llama-stack's wrappers are removed. `path`
-    /// only names the file in errors.
-    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<RecordingFile, Error> {
-        let invalid = |reason: String| Error::InvalidRecording {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let mut file: RecordingFile =
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-                .map_err(|err| {
-                    let field = err.path().to_string();
-                    let inner = err.into_inner();
-                    if field == "." {
-                        invalid(inner.to_string())
-                    } else {
-                        invalid(format!("at `{field}`: {inner}"))
-                    }
-                })?;
-        if file.response.is_streaming && !file.response.body.is_array() {
-            return Err(invalid(
-                "`response.body` of a streaming recording must be an array of chunks".into(),
-            ));
+/// What replay needs of a file: the response. The request half is skipped unparsed
+/// (but still checked to be well-formed JSON).
+#[derive(Deserialize)]
+struct ResponseOnly {
+    response: RecordedResponse,
+}
+
+impl RecordedResponse {
+    /// Parses the response half of a recording file in either format, as
+    /// [`RecordingFile::from_slice`] does; replay reads only this.
+    pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<RecordedResponse, Error> {
+        let mut response = parse::<ResponseOnly>(bytes, path)?.response;
+        response.prepare(path)?;
+        Ok(response)
+    }
+
+    /// Checks the shape and removes llama-stack's wrappers.
+    fn prepare(&mut self, path: &Path) -> Result<(), Error> {
+        if self.is_streaming && !self.body.is_array() {
+            return Err(Error::InvalidRecording {
+                path: path.to_path_buf(),
+                reason: "`response.body` of a streaming recording must be an array of chunks"
+                    .into(),
+            });
         }
-        for body in bodies_mut(&mut file.response) {
+        for body in bodies_mut(self) {
             if let Some(data) = take_wrapped(body) {
                 *body = data;
             }
         }
+        Ok(())
+    }
+}
+
+/// Parses JSON into `T`; on failure, parses again tracking the field path, so the error
+/// names the file and the field without slowing down every successful read.
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, Error> {
+    serde_json::from_slice(bytes).or_else(|_| {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let err = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        let reason = if field == "." {
+            inner.to_string()
+        } else {
+            format!("at `{field}`: {inner}")
+        };
+        Err(Error::InvalidRecording {
+            path: path.to_path_buf(),
+            reason,
+        })
+    })
+}
+
+impl RecordingFile {
+    /// Parses a recording in either format; llama-stack's wrappers are removed. `path`
+    /// only names the file in errors.
+    pub fn from_slice(bytes: &[u8], path: &Path) -> Result<RecordingFile, Error> {
+        let mut file: RecordingFile = parse(bytes, path)?;
+        file.response.prepare(path)?;
         Ok(file)
     }
 

@@ -157,7 +157,12 @@ impl<C: InferenceClient> Recording<C> {
         self.store.path_for(&self.hash_of(request))
     }
 
-    fn replay(&self, hash: &str, path: PathBuf, file: RecordingFile) -> Result<ApiResponse, Error> {
+    fn replay(
+        &self,
+        hash: &str,
+        path: PathBuf,
+        response: RecordedResponse,
+    ) -> Result<ApiResponse, Error> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
         let RecordedResponse {
             status,
@@ -165,7 +170,7 @@ impl<C: InferenceClient> Recording<C> {
             is_error,
             body,
             stream_error,
-        } = file.response;
+        } = response;
         if is_error {
             return Err(Error::Api { status, body });
         }
@@ -258,8 +263,8 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
         if self.mode != Mode::Record {
             // A file that exists but cannot be parsed is an error here, never a reason
             // to record over it: it may be someone's only copy.
-            if let Some((path, file)) = self.store.load(&hash)? {
-                return self.replay(&hash, path, file);
+            if let Some((path, response)) = self.store.load_response(&hash)? {
+                return self.replay(&hash, path, response);
             }
             if self.mode == Mode::Replay {
                 tracing::debug!(mode = %self.mode, hash, endpoint = %request.endpoint, outcome = "miss", "no recording");

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::format::RecordingFile;
+use crate::format::{RecordedResponse, RecordingFile};
 
 /// The name of the subdirectory that holds the recording files.
 pub const RESPONSES_DIR: &str = "responses";
@@ -46,9 +46,23 @@ impl Store {
     /// Reads the recording for `hash`: `None` when there is none (a missing directory
     /// included), an error naming the file when it exists but cannot be used.
     pub fn load(&self, hash: &str) -> Result<Option<(PathBuf, RecordingFile)>, Error> {
+        self.read(hash, RecordingFile::from_slice)
+    }
+
+    /// Reads only the response of the recording for `hash`, as replay does; `None` and
+    /// errors as [`Store::load`].
+    pub fn load_response(&self, hash: &str) -> Result<Option<(PathBuf, RecordedResponse)>, Error> {
+        self.read(hash, RecordedResponse::from_file_slice)
+    }
+
+    fn read<T>(
+        &self,
+        hash: &str,
+        parse: impl FnOnce(&[u8], &Path) -> Result<T, Error>,
+    ) -> Result<Option<(PathBuf, T)>, Error> {
         let path = self.path_for(hash);
         match fs::read(&path) {
-            Ok(bytes) => RecordingFile::from_slice(&bytes, &path).map(|file| Some((path, file))),
+            Ok(bytes) => parse(&bytes, &path).map(|parsed| Some((path, parsed))),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(Error::Storage {
                 action: "read",

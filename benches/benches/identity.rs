@@ -1,0 +1,19 @@
+//! Request identity: canonicalize (RFC 8785) and hash a request.
+
+use benches::chat_request;
+use divan::counter::BytesCount;
+use divan::{Bencher, black_box};
+
+fn main() {
+    divan::main();
+}
+
+/// A typical chat request (about 2 KB) and a large one (about 200 KB of messages).
+#[divan::bench(args = [2_000, 200_000])]
+fn canonicalize_and_hash(bencher: Bencher, bytes: usize) {
+    let request = chat_request(bytes);
+    let size = request.body.to_string().len();
+    bencher
+        .counter(BytesCount::new(size))
+        .bench(|| recording_core::request_hash(black_box(&request), None));
+}
