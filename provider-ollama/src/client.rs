@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
@@ -32,6 +33,7 @@ pub struct OllamaClient {
     http: reqwest::Client,
     base: String,
     normalizer: Arc<OllamaNormalizer>,
+    timeout: Option<Duration>,
 }
 
 impl OllamaClient {
@@ -43,7 +45,18 @@ impl OllamaClient {
             http: reqwest::Client::new(),
             base: host_url(host),
             normalizer: Arc::new(OllamaNormalizer),
+            timeout: None,
         }
+    }
+
+    /// Gives up on a server that stays silent for `limit`: the answer (or a stream's
+    /// start) must come within `limit`, then each line of a stream within `limit` of
+    /// the last, so a long generation or pull that keeps streaming is never cut. A
+    /// timeout is a transport error that says so, and nothing is recorded. There is no
+    /// limit by default.
+    pub fn timeout(mut self, limit: Duration) -> OllamaClient {
+        self.timeout = Some(limit);
+        self
     }
 
     /// A client of the Ollama named by `OLLAMA_HOST`, or [`DEFAULT_HOST`].
@@ -101,6 +114,12 @@ impl InferenceClient for OllamaClient {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        recording_core::timeout::limit(self.timeout, self.send_now(request)).await
+    }
+}
+
+impl OllamaClient {
+    async fn send_now(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let url = format!("{}{}", self.base, request.endpoint);
         let builder = match request.method {
             Method::Get => self.http.get(url),

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
@@ -41,6 +42,7 @@ pub const SUPPORTED_ENDPOINTS: [(Method, &str); 4] = [
 pub struct OpenAiClient {
     client: Client<OpenAIConfig>,
     normalizer: Arc<OpenAiNormalizer>,
+    timeout: Option<Duration>,
 }
 
 impl OpenAiClient {
@@ -53,7 +55,17 @@ impl OpenAiClient {
         OpenAiClient {
             client: Client::with_config(config).with_http_service(service),
             normalizer: Arc::new(OpenAiNormalizer),
+            timeout: None,
         }
+    }
+
+    /// Gives up on a server that stays silent for `limit`: the answer (or a stream's
+    /// start) must come within `limit`, then each chunk within `limit` of the last, so
+    /// a long generation that keeps streaming is never cut. A timeout is a transport
+    /// error that says so, and nothing is recorded. There is no limit by default.
+    pub fn timeout(mut self, limit: Duration) -> OpenAiClient {
+        self.timeout = Some(limit);
+        self
     }
 
     /// A client configured from `OPENAI_BASE_URL` (default `https://api.openai.com/v1`)
@@ -108,6 +120,12 @@ impl InferenceClient for OpenAiClient {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        recording_core::timeout::limit(self.timeout, self.send_now(request)).await
+    }
+}
+
+impl OpenAiClient {
+    async fn send_now(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let streaming = request.body.get("stream").and_then(Value::as_bool) == Some(true);
         let body = request.body;
         match (request.method, request.endpoint.as_str(), streaming) {

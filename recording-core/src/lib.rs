@@ -39,6 +39,7 @@ mod recording;
 #[doc(hidden)]
 pub mod scope;
 pub mod store;
+pub mod timeout;
 
 pub use client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody, TypedStream,

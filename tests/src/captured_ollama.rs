@@ -177,7 +177,8 @@ pub fn chunk_lines(chunks: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+/// Reads one HTTP/1.1 request: its head (request line and headers) and its body.
+pub(crate) async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {

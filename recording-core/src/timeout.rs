@@ -1,0 +1,100 @@
+//! Time limits for transports: a server that stops answering becomes a clear
+//! [`Error::Transport`], never a test that hangs and never a recording.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::client::{ApiResponse, ResponseBody};
+use crate::error::Error;
+
+/// Runs `call` under `limit`: the response (a single body, or a stream's start) must
+/// arrive within `limit`, and then each chunk of a stream within `limit` of the one
+/// before. With `None` there is no limit.
+///
+/// A stream is limited chunk by chunk rather than as a whole so that a long generation
+/// that keeps streaming is never cut, while one that falls silent is. The error says
+/// it timed out and after how long; HTTP libraries' own messages for a timed-out body
+/// ("error decoding response body") do not. It needs a tokio runtime, as the HTTP
+/// transports themselves do.
+pub async fn limit<F>(limit: Option<Duration>, call: F) -> Result<ApiResponse, Error>
+where
+    F: Future<Output = Result<ApiResponse, Error>>,
+{
+    let Some(limit) = limit else {
+        return call.await;
+    };
+    let mut response = tokio::time::timeout(limit, call)
+        .await
+        .map_err(|_| timed_out(limit, "the response"))??;
+    if let ResponseBody::Stream(chunks) = response.body {
+        let limited = futures::stream::unfold(Some(chunks), move |chunks| async move {
+            let mut chunks = chunks?;
+            match tokio::time::timeout(limit, chunks.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(chunks))),
+                // An error ends the stream, as everywhere else.
+                Ok(Some(Err(err))) => Some((Err(err), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(timed_out(limit, "the next chunk of the stream")), None)),
+            }
+        });
+        response.body = ResponseBody::Stream(Box::pin(limited));
+    }
+    Ok(response)
+}
+
+fn timed_out(limit: Duration, what: &str) -> Error {
+    Error::Transport(format!(
+        "timed out: the server sent nothing for {limit:?} while {what} was due"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_times_out_and_a_streaming_one_does_not() {
+        let limit_of = Some(Duration::from_secs(5));
+        let err = limit(limit_of, futures::future::pending())
+            .await
+            .expect_err("never answers");
+        assert!(err.to_string().contains("timed out"), "{err}");
+
+        // Chunks 4 s apart: 12 s in all, longer than the limit, and never cut.
+        let steady = futures::stream::iter(0..3).then(|n| async move {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            Ok(json!(n))
+        });
+        let response = limit(limit_of, async {
+            Ok(ApiResponse::stream(Box::pin(steady)))
+        })
+        .await
+        .expect("starts");
+        let chunks: Vec<_> = response
+            .into_stream()
+            .expect("stream")
+            .collect::<Vec<_>>()
+            .await;
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(Result::is_ok), "{chunks:?}");
+
+        // One chunk, then silence.
+        let stalls = futures::stream::iter([Ok(json!(0))]).chain(futures::stream::pending());
+        let response = limit(limit_of, async {
+            Ok(ApiResponse::stream(Box::pin(stalls)))
+        })
+        .await
+        .expect("starts");
+        let chunks: Vec<_> = response
+            .into_stream()
+            .expect("stream")
+            .collect::<Vec<_>>()
+            .await;
+        assert_eq!(chunks.len(), 2, "the chunk, then the timeout: {chunks:?}");
+        let err = chunks[1].as_ref().expect_err("stalled");
+        assert!(err.to_string().contains("next chunk"), "{err}");
+    }
+}
