@@ -36,7 +36,8 @@ impl Store {
         self.dir.join(RESPONSES_DIR)
     }
 
-    /// Where the recording for `hash` lives.
+    /// Where the recording for `hash` lives. Only [`Store::load`] and [`Store::save`]
+    /// check that `hash` is a key; this only computes the path.
     pub fn path_for(&self, hash: &str) -> PathBuf {
         let mut path = self.responses_dir();
         path.push(format!("{hash}.json"));
@@ -60,6 +61,7 @@ impl Store {
         hash: &str,
         parse: impl FnOnce(&[u8], &Path) -> Result<T, Error>,
     ) -> Result<Option<(PathBuf, T)>, Error> {
+        check_key(hash)?;
         let path = self.path_for(hash);
         match fs::read(&path) {
             Ok(bytes) => parse(&bytes, &path).map(|parsed| Some((path, parsed))),
@@ -77,6 +79,7 @@ impl Store {
     /// directory, flushed, then renamed over the old one. A crash or a concurrent writer
     /// leaves the old complete file or the new complete file, never a torn one.
     pub fn save(&self, hash: &str, file: &RecordingFile) -> Result<PathBuf, Error> {
+        check_key(hash)?;
         let path = self.path_for(hash);
         write_atomically(&path, file.to_pretty_json().as_bytes())?;
         Ok(path)
@@ -95,6 +98,21 @@ impl Store {
             .collect();
         paths.sort();
         paths
+    }
+}
+
+/// A key is the 64 lowercase hex digits of a SHA-256, and nothing else: the only
+/// caller-influenced text that becomes part of a path, so it can never name a file
+/// outside `responses/` (`../`, `/`, NUL and overlong names are all rejected).
+fn check_key(hash: &str) -> Result<(), Error> {
+    let is_key = hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if is_key {
+        Ok(())
+    } else {
+        let shown: String = hash.escape_debug().take(80).collect();
+        Err(Error::Config(format!(
+            "`{shown}` is not a recording key (64 lowercase hex digits of a SHA-256)"
+        )))
     }
 }
 
@@ -138,6 +156,40 @@ mod tests {
         let store = Store::new("/nonexistent/inference-recorder/recordings");
         assert!(matches!(store.load(&"a".repeat(64)), Ok(None)));
         assert!(store.list().is_empty());
+    }
+
+    #[test]
+    fn only_keys_become_file_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path().join("recordings"));
+        let file = RecordingFile::from_slice(
+            br#"{"request": {"method": "GET", "endpoint": "/v1/models"}, "response": {"body": {}}}"#,
+            Path::new("inline.json"),
+        )
+        .expect("a recording");
+        let escapes = [
+            "../../escaped".to_owned(),
+            "/tmp/absolute".to_owned(),
+            format!("{}\0", "a".repeat(63)),
+            "a".repeat(4096),
+            "A".repeat(64),
+            String::new(),
+        ];
+        for hash in &escapes {
+            let err = store.save(hash, &file).expect_err(hash);
+            assert!(err.to_string().contains("not a recording key"), "{err}");
+            assert!(store.load(hash).is_err(), "{hash}");
+        }
+        assert!(
+            !dir.path().join("recordings").exists(),
+            "nothing was written anywhere"
+        );
+        let key = "0123456789abcdef".repeat(4);
+        let path = store.save(&key, &file).expect("a key is fine");
+        assert_eq!(
+            path,
+            dir.path().join(format!("recordings/responses/{key}.json"))
+        );
     }
 
     #[test]

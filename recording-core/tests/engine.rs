@@ -1,156 +1,16 @@
 //! The engine's behaviour in every mode, against a scripted in-process client.
 
 use std::fs;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use futures::StreamExt;
 use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Mode, NormalizeContext, Normalizer, Recording,
-    RecordingFile, test_name,
+    ApiRequest, Error, InferenceClient, Mode, Recording, RecordingFile, test_name,
 };
 use serde_json::{Value, json};
 
-/// What the scripted server answers.
-#[derive(Clone)]
-enum Reply {
-    Json(Value),
-    Chunks(Vec<Item>),
-    ApiError(u16, Value),
-    TransportError,
-}
+mod support;
 
-/// One item of a scripted stream.
-#[derive(Clone)]
-enum Item {
-    Chunk(Value),
-    ApiError(u16, Value),
-    TransportError,
-}
-
-impl Item {
-    fn into_result(self) -> Result<Value, Error> {
-        match self {
-            Item::Chunk(value) => Ok(value),
-            Item::ApiError(status, body) => Err(Error::Api { status, body }),
-            Item::TransportError => Err(Error::Transport("connection reset".into())),
-        }
-    }
-}
-
-/// Stamps a fresh `id` and `created` on every body, like a real server.
-#[derive(Clone)]
-struct Scripted {
-    reply: Arc<Mutex<Reply>>,
-    calls: Arc<AtomicUsize>,
-}
-
-impl Scripted {
-    fn new(reply: Reply) -> Scripted {
-        Scripted {
-            reply: Arc::new(Mutex::new(reply)),
-            calls: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-    fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-    fn set_reply(&self, reply: Reply) {
-        *self.reply.lock().expect("lock") = reply;
-    }
-}
-
-/// Rewrites `id` to `rec-<hash[:12]>` and drops `created`: enough to see that the
-/// recorder applies a provider's rules, to single bodies and to chunks.
-#[derive(Debug)]
-struct TestRules;
-
-impl Normalizer for TestRules {
-    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) {
-        if let Some(map) = body.as_object_mut() {
-            if map.contains_key("id") {
-                map.insert("id".into(), json!(format!("rec-{}", &ctx.hash[..12])));
-            }
-            if map.contains_key("created") {
-                map.insert("created".into(), json!(0));
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl InferenceClient for Scripted {
-    fn provider(&self) -> &str {
-        "test"
-    }
-    fn normalizer(&self) -> Arc<dyn Normalizer> {
-        Arc::new(TestRules)
-    }
-    fn base_url(&self) -> Option<String> {
-        Some("http://user:sk-test-secret@127.0.0.1:9/?api_key=sk-test-secret".into())
-    }
-    async fn send(&self, _request: ApiRequest) -> Result<ApiResponse, Error> {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst);
-        let reply = self.reply.lock().expect("lock").clone();
-        match reply {
-            Reply::Json(mut body) => {
-                body["id"] = json!(format!("live-{n}"));
-                body["created"] = json!(1_700_000_000 + n);
-                Ok(ApiResponse::json(body))
-            }
-            Reply::Chunks(items) => {
-                let items: Vec<_> = items
-                    .into_iter()
-                    .map(|item| {
-                        item.into_result().map(|mut chunk| {
-                            chunk["id"] = json!(format!("live-{n}"));
-                            chunk
-                        })
-                    })
-                    .collect();
-                Ok(ApiResponse::stream(Box::pin(futures::stream::iter(items))))
-            }
-            Reply::ApiError(status, body) => Err(Error::Api { status, body }),
-            Reply::TransportError => Err(Error::Transport("connection refused".into())),
-        }
-    }
-}
-
-fn chat(content: &str) -> ApiRequest {
-    ApiRequest::post(
-        "/v1/chat/completions",
-        json!({"model": "tiny", "messages": [{"role": "user", "content": content}]}),
-    )
-}
-
-fn answer() -> Reply {
-    Reply::Json(json!({"object": "chat.completion", "choices": [{"message": {"content": "hi"}}]}))
-}
-
-async fn json_of(client: &dyn InferenceClient, request: ApiRequest) -> Result<Value, Error> {
-    client.send(request).await?.into_json()
-}
-
-async fn chunks_of(
-    client: &dyn InferenceClient,
-    request: ApiRequest,
-) -> Result<Vec<Result<Value, Error>>, Error> {
-    let stream = client.send(request).await?.into_stream()?;
-    Ok(stream.collect().await)
-}
-
-fn recording_files(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir.join("responses")) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use support::*;
 
 #[tokio::test]
 async fn replay_never_calls_the_inner_client_and_a_miss_explains_itself() {
