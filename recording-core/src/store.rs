@@ -135,11 +135,13 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(storage("create directory", dir))?;
     // The temp file's name starts with '.', so it never looks like a recording, and
     // tempfile removes it if anything below fails.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(storage("write", path))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-").suffix(".partial");
+    // tempfile makes private (0600) files; a recording is an ordinary file to commit
+    // and share, so it gets the mode any new file gets (0644 under the usual umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = builder.tempfile_in(dir).map_err(storage("write", path))?;
     temp.write_all(contents).map_err(storage("write", path))?;
     temp.as_file().sync_all().map_err(storage("write", path))?;
     temp.persist(path)
@@ -204,6 +206,12 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("c.json")]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o644, 0o644, "readable by all: {mode:o}");
+        }
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod faulty_server;
 pub mod llama_server;
 pub mod ollama_requests;
 pub mod requests;
+pub mod synthetic;
