@@ -65,7 +65,8 @@ impl OllamaClient {
         OllamaClient::new(&host)
     }
 
-    /// The URL requests go to, without a trailing slash.
+    /// The URL requests go to, without a trailing slash, credentials included: do not
+    /// log it (its `Debug` output and [`InferenceClient::base_url`] strip them).
     pub fn url(&self) -> &str {
         &self.base
     }
@@ -73,8 +74,9 @@ impl OllamaClient {
 
 impl fmt::Debug for OllamaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The host may carry `user:password@`.
         f.debug_struct("OllamaClient")
-            .field("url", &self.base)
+            .field("url", &recording_core::strip_credentials(&self.base))
             .finish_non_exhaustive()
     }
 }
@@ -110,7 +112,7 @@ impl InferenceClient for OllamaClient {
     }
 
     fn base_url(&self) -> Option<String> {
-        Some(self.base.clone())
+        Some(recording_core::strip_credentials(&self.base))
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {

@@ -97,7 +97,10 @@ impl fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the config: it holds the key.
         f.debug_struct("OpenAiClient")
-            .field("base_url", &self.api_base())
+            .field(
+                "base_url",
+                &recording_core::strip_credentials(self.api_base()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +118,8 @@ impl InferenceClient for OpenAiClient {
     /// The server root: the base URL without its `/v1`, so that root + endpoint is the
     /// URL the request went to.
     fn base_url(&self) -> Option<String> {
-        let base = self.api_base().trim_end_matches('/');
+        let base = recording_core::strip_credentials(self.api_base());
+        let base = base.trim_end_matches('/');
         Some(base.strip_suffix("/v1").unwrap_or(base).to_owned())
     }
 

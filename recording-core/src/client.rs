@@ -231,6 +231,29 @@ pub trait InferenceClient: Send + Sync {
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error>;
 }
 
+/// `url` without what may hold a credential: the user-info (`user:password@`), the
+/// query string (`?api_key=...`) and the fragment. For URLs that are shown or written
+/// (recordings' `url`, `Debug` output), never for the URL a request goes to.
+///
+/// ```
+/// use recording_core::strip_credentials;
+/// assert_eq!(
+///     strip_credentials("https://me:sk-secret@api.example.com/v1?key=sk-secret"),
+///     "https://api.example.com/v1"
+/// );
+/// ```
+pub fn strip_credentials(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.rsplit('@').next().unwrap_or(url).to_owned(),
+    }
+}
+
 macro_rules! forward_inference_client {
     ($($ptr:ty),*) => {$(
         #[async_trait]

@@ -43,6 +43,7 @@ pub mod timeout;
 
 pub use client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody, TypedStream,
+    strip_credentials,
 };
 pub use error::{Error, decode};
 pub use format::RecordingFile;

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::client::{ApiRequest, ApiResponse, ChunkStream, InferenceClient, ResponseBody};
+use crate::client::{
+    ApiRequest, ApiResponse, ChunkStream, InferenceClient, ResponseBody, strip_credentials,
+};
 use crate::error::Error;
 use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile};
 use crate::identity::request_hash;
@@ -285,19 +287,14 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
 /// `base` + `endpoint`, with any user-info and query string removed from `base`: the
 /// URL is informational, and keys sometimes travel in either.
 fn request_url(base: Option<&str>, endpoint: &str) -> String {
-    let Some(base) = base else {
-        return String::new();
-    };
-    let base = base.split(['?', '#']).next().unwrap_or_default();
-    let base = match base.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit('@').next().unwrap_or(authority);
-            format!("{scheme}://{host}{path}")
-        }
-        None => base.to_owned(),
-    };
-    format!("{}{}", base.trim_end_matches('/'), endpoint)
+    match base {
+        Some(base) => format!(
+            "{}{}",
+            strip_credentials(base).trim_end_matches('/'),
+            endpoint
+        ),
+        None => String::new(),
+    }
 }
 
 /// Everything needed to write a recording once the response is complete.

@@ -39,6 +39,8 @@ pub enum Behaviour {
         /// How the stream ends.
         end: StreamEnd,
     },
+    /// An error status with `body` as `application/json`.
+    Status(u16, String),
     /// No answer at all: the request is read and the connection held open.
     Hang,
 }
@@ -111,10 +113,14 @@ async fn serve(
     raw.extend_from_slice(&body);
     requests.lock().expect("requests lock").push(raw);
     let behaviour = behaviour.lock().expect("behaviour lock").clone();
-    match behaviour {
-        Behaviour::Json(body) => {
+    match behaviour.clone() {
+        Behaviour::Json(body) | Behaviour::Status(_, body) => {
+            let status = match &behaviour {
+                Behaviour::Status(code, _) => format!("{code} Error"),
+                _ => "200 OK".to_owned(),
+            };
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                  Connection: close\r\n\r\n{body}",
                 body.len()
             );
