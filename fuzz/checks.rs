@@ -1,0 +1,63 @@
+//! What the fuzz targets check, shared with the regression test that replays their
+//! findings under `cargo test` (recording-core/tests/fuzz_regressions.rs): a crash
+//! found once stays fixed.
+
+use std::path::Path;
+
+use recording_core::format::{RecordedResponse, detect_format, raw_bodies_mut};
+use recording_core::{ApiRequest, RecordingFile, canonical_json, request_hash};
+use serde_json::Value;
+
+/// Any bytes as a recording file, in either format: a clear error or a recording,
+/// never a panic; a recording survives being written and read again.
+pub fn read_recording(bytes: &[u8]) {
+    let path = Path::new("fuzz.json");
+    let full = RecordingFile::from_slice(bytes, path);
+    let response = RecordedResponse::from_file_slice(bytes, path);
+    if let Ok(file) = &full {
+        let written = file.to_pretty_json();
+        let again = RecordingFile::from_slice(written.as_bytes(), path)
+            .expect("a recording we wrote reads back");
+        assert_eq!(&again, file, "a recording round-trips");
+        assert!(response.is_ok(), "replay reads what a full read reads");
+    }
+    if let Err(err) = &full {
+        assert!(
+            err.to_string().contains("fuzz.json"),
+            "errors name the file: {err}"
+        );
+    }
+    // The normalize tool's view of the same bytes.
+    if let Ok(mut raw) = serde_json::from_slice::<Value>(bytes) {
+        let _ = detect_format(&raw);
+        for body in raw_bodies_mut(&mut raw) {
+            *body = Value::Null;
+        }
+    }
+}
+
+/// Any JSON as a request body: the canonical form parses, is a fixed point, and is
+/// what the reference RFC 8785 implementation writes; hashing never panics.
+pub fn canonicalize(bytes: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return;
+    };
+    let canonical = canonical_json(&value);
+    let parsed: Value = serde_json::from_str(&canonical).expect("canonical JSON parses");
+    assert_eq!(
+        canonical_json(&parsed),
+        canonical,
+        "canonical form is a fixed point"
+    );
+    if let Ok(reference) = serde_json_canonicalizer::to_string(&value) {
+        assert_eq!(
+            canonical, reference,
+            "agrees with the reference implementation"
+        );
+    }
+    let hash = request_hash(
+        &ApiRequest::post("/v1/chat/completions", value),
+        Some("scope"),
+    );
+    assert_eq!(hash.len(), 64);
+}
