@@ -1,7 +1,7 @@
 //! `normalize` over generated trees: a realistic mix of OpenAI and Ollama recordings,
 //! single bodies and streams. Target: over 10 000 files per second on 2 cores.
 
-use benches::normalize_tree;
+use benches::{normalize_tree, settle};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 
@@ -19,6 +19,7 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
             normalize_tree(dir.path(), files);
             let found = normalize::collect_files(&[dir.path().to_path_buf()])
                 .unwrap_or_else(|err| panic!("{err}"));
+            settle();
             (dir, found)
         })
         .bench_local_values(|(dir, found)| {
@@ -37,6 +38,7 @@ fn check_clean_tree(bencher: Bencher, files: usize) {
     let found =
         normalize::collect_files(&[dir.path().to_path_buf()]).unwrap_or_else(|err| panic!("{err}"));
     normalize::run(&found, true, &|| {});
+    settle();
     bencher.counter(ItemsCount::new(files)).bench_local(|| {
         let report = normalize::run(&found, false, &|| {});
         assert_eq!(report.modified(), 0);

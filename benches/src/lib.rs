@@ -152,6 +152,14 @@ pub fn fill_with_recordings(dir: &Path, n: usize) {
     }
 }
 
+/// Flushes every file system to disk, so the next timing is not charged for writes
+/// the setup left in the page cache (a recordings tree that a tool rewrites has long
+/// been on disk).
+pub fn settle() {
+    #[cfg(unix)]
+    rustix::fs::sync();
+}
+
 /// Writes `n` unnormalized recordings into `dir/responses/`: a realistic mix of
 /// OpenAI-style and Ollama, single bodies and streams (a quarter each), about 1–4 KB.
 pub fn normalize_tree(dir: &Path, n: usize) {

@@ -12,7 +12,7 @@ use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{RecordedRequest, raw_bodies_mut, to_pretty_json};
-use recording_core::store::write_atomically;
+use recording_core::store::AtomicBatch;
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -83,13 +83,18 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Normalizes `files` in parallel; writes changed files (atomically) when `write`.
-/// `progress` is called once per file done, from any thread.
+/// Normalizes `files` in parallel; rewrites changed files when `write`. `progress` is
+/// called once per file done, from any thread.
+///
+/// Rewrites go through one [`AtomicBatch`]: every changed file is staged beside its
+/// target, one file-system sync makes them all durable, then each is renamed into
+/// place. One fsync per file would cap a run at the disk's flush rate (benches/README.md).
 pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Report {
+    let batch = write.then(AtomicBatch::new);
     let mut results: Vec<FileResult> = files
         .par_iter()
         .map(|path| {
-            let outcome = normalize_file(path, write);
+            let outcome = normalize_into(path, batch.as_ref());
             progress();
             FileResult {
                 path: path.clone(),
@@ -98,6 +103,18 @@ pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Repo
         })
         .collect();
     results.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(batch) = batch {
+        let failed: std::collections::HashMap<PathBuf, String> = batch
+            .commit()
+            .into_iter()
+            .filter_map(|(path, result)| result.err().map(|err| (path, err.to_string())))
+            .collect();
+        for result in &mut results {
+            if let Some(reason) = failed.get(&result.path) {
+                result.outcome = Outcome::Failed(reason.clone());
+            }
+        }
+    }
     Report { files: results }
 }
 
@@ -105,6 +122,21 @@ pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Repo
 /// counts as changed only when its parsed JSON changes; a rewritten file keeps its key
 /// order and gets two-space indent and a trailing newline.
 pub fn normalize_file(path: &Path, write: bool) -> Outcome {
+    if !write {
+        return normalize_into(path, None);
+    }
+    let batch = AtomicBatch::new();
+    match normalize_into(path, Some(&batch)) {
+        Outcome::Changed => match batch.commit().pop() {
+            Some((_, Err(err))) => Outcome::Failed(err.to_string()),
+            _ => Outcome::Changed,
+        },
+        other => other,
+    }
+}
+
+/// Normalizes one file; when it changed and there is a `batch`, stages the rewrite.
+fn normalize_into(path: &Path, batch: Option<&AtomicBatch>) -> Outcome {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => return Outcome::Failed(format!("cannot read: {err}")),
@@ -113,14 +145,14 @@ pub fn normalize_file(path: &Path, write: bool) -> Outcome {
         Ok(raw) => raw,
         Err(err) => return Outcome::Failed(format!("not valid JSON: {err}")),
     };
-    match normalize_value(&mut raw, &hash_from_file_name(path)) {
-        Ok(false) => Outcome::Unchanged,
-        Ok(true) if !write => Outcome::Changed,
-        Ok(true) => match write_atomically(path, to_pretty_json(&raw).as_bytes()) {
+    match (normalize_value(&mut raw, &hash_from_file_name(path)), batch) {
+        (Ok(false), _) => Outcome::Unchanged,
+        (Ok(true), None) => Outcome::Changed,
+        (Ok(true), Some(batch)) => match batch.stage(path, to_pretty_json(&raw).as_bytes()) {
             Ok(()) => Outcome::Changed,
             Err(err) => Outcome::Failed(err.to_string()),
         },
-        Err(reason) => Outcome::Failed(reason),
+        (Err(reason), _) => Outcome::Failed(reason),
     }
 }
 

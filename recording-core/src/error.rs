@@ -118,10 +118,10 @@ pub fn decode<T: DeserializeOwned>(
     origin: Option<&Path>,
 ) -> Result<T, Error> {
     // Tracking the field path costs on every field; only a failure needs it, so the
-    // value is decoded again with tracking to explain one. Decoding an owned copy is
-    // measured faster than decoding through a reference (benches/README.md), and
-    // keeps the original for that second pass.
-    serde_json::from_value::<T>(value.clone()).or_else(|_| {
+    // value is decoded again with tracking to explain one. Decoding from a reference
+    // copies only the strings the type keeps; decoding an owned value would first need
+    // a clone of the whole tree, maps rebuilt key by key (benches/README.md).
+    T::deserialize(&value).or_else(|_| {
         serde_path_to_error::deserialize::<_, T>(&value).map_err(|err| Error::Decode {
             what: what.to_owned(),
             origin: origin.map(Path::to_path_buf),
