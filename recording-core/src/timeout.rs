@@ -55,10 +55,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The chunks `stream` gives under a limit of 5 s.
+    async fn limited(stream: crate::client::ChunkStream) -> Vec<Result<serde_json::Value, Error>> {
+        let response = limit(Some(Duration::from_secs(5)), async {
+            Ok(ApiResponse::stream(stream))
+        })
+        .await
+        .expect("starts");
+        response.into_stream().expect("stream").collect().await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_silent_server_times_out_and_a_streaming_one_does_not() {
-        let limit_of = Some(Duration::from_secs(5));
-        let err = limit(limit_of, futures::future::pending())
+        let err = limit(Some(Duration::from_secs(5)), futures::future::pending())
             .await
             .expect_err("never answers");
         assert!(err.to_string().contains("timed out"), "{err}");
@@ -68,31 +77,13 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(4)).await;
             Ok(json!(n))
         });
-        let response = limit(limit_of, async {
-            Ok(ApiResponse::stream(Box::pin(steady)))
-        })
-        .await
-        .expect("starts");
-        let chunks: Vec<_> = response
-            .into_stream()
-            .expect("stream")
-            .collect::<Vec<_>>()
-            .await;
+        let chunks = limited(Box::pin(steady)).await;
         assert_eq!(chunks.len(), 3);
         assert!(chunks.iter().all(Result::is_ok), "{chunks:?}");
 
         // One chunk, then silence.
         let stalls = futures::stream::iter([Ok(json!(0))]).chain(futures::stream::pending());
-        let response = limit(limit_of, async {
-            Ok(ApiResponse::stream(Box::pin(stalls)))
-        })
-        .await
-        .expect("starts");
-        let chunks: Vec<_> = response
-            .into_stream()
-            .expect("stream")
-            .collect::<Vec<_>>()
-            .await;
+        let chunks = limited(Box::pin(stalls)).await;
         assert_eq!(chunks.len(), 2, "the chunk, then the timeout: {chunks:?}");
         let err = chunks[1].as_ref().expect_err("stalled");
         assert!(err.to_string().contains("next chunk"), "{err}");
