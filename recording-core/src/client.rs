@@ -10,8 +10,9 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use crate::error::{Error, decode};
+use crate::error::{Error, decode, decode_text};
 use crate::normalizer::Normalizer;
 
 /// A stream of JSON chunks, as a streaming endpoint (SSE or NDJSON) delivers them.
@@ -105,6 +106,63 @@ pub enum ResponseBody {
     Json(Value),
     /// Chunks in the order the server sent them.
     Stream(ChunkStream),
+    /// A replayed body or stream, kept as the recording's JSON text: the typed APIs
+    /// decode straight from the text, which costs half of building `Value`s first
+    /// (benches/README.md). [`ApiResponse::into_json`] and
+    /// [`ApiResponse::into_stream`] give it as values like the other two.
+    Recorded(RecordedBody),
+}
+
+/// A replayed body as the recording's JSON text: a single body, or a stream's chunks
+/// and the API error that ended the stream, if one did.
+pub struct RecordedBody(Recorded);
+
+enum Recorded {
+    Json(Box<RawValue>),
+    Stream {
+        chunks: Vec<Box<RawValue>>,
+        tail: Option<Error>,
+    },
+}
+
+impl RecordedBody {
+    pub(crate) fn json(body: Box<RawValue>) -> RecordedBody {
+        RecordedBody(Recorded::Json(body))
+    }
+
+    pub(crate) fn stream(chunks: Vec<Box<RawValue>>, tail: Option<Error>) -> RecordedBody {
+        RecordedBody(Recorded::Stream { chunks, tail })
+    }
+
+    /// Whether it is a stream's chunks.
+    pub fn is_stream(&self) -> bool {
+        matches!(self.0, Recorded::Stream { .. })
+    }
+}
+
+/// A body as values: what `into_json` and `into_stream` hand out.
+pub(crate) enum Values {
+    Json(Value),
+    Stream(ChunkStream),
+}
+
+impl ResponseBody {
+    pub(crate) fn into_values(self, origin: Option<&Path>) -> Result<Values, Error> {
+        Ok(match self {
+            ResponseBody::Json(value) => Values::Json(value),
+            ResponseBody::Stream(stream) => Values::Stream(stream),
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
+                Values::Json(decode_text(raw.get(), "recorded body", origin)?)
+            }
+            ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+                let origin = origin.map(Path::to_path_buf);
+                let values = chunks
+                    .into_iter()
+                    .map(move |raw| decode_text(raw.get(), "recorded chunk", origin.as_deref()));
+                Values::Stream(Box::pin(futures::stream::iter(values.chain(tail.map(Err)))))
+            }
+        })
+    }
 }
 
 /// A successful response, and where it came from.
@@ -146,21 +204,35 @@ impl ApiResponse {
 
     /// The single JSON body; an error if the server answered with a stream.
     pub fn into_json(self) -> Result<Value, Error> {
-        match self.body {
-            ResponseBody::Json(value) => Ok(value),
-            ResponseBody::Stream(_) => Err(Error::UnexpectedShape {
-                expected: "a single JSON body",
-                found: "a stream",
-                origin: self.origin,
-            }),
+        match self.body.into_values(self.origin.as_deref())? {
+            Values::Json(value) => Ok(value),
+            Values::Stream(_) => Err(shape("a single JSON body", "a stream", self.origin)),
+        }
+    }
+
+    /// The chunk stream; an error if the server answered with a single body.
+    pub fn into_stream(self) -> Result<ChunkStream, Error> {
+        match self.body.into_values(self.origin.as_deref())? {
+            Values::Stream(stream) => Ok(stream),
+            Values::Json(_) => Err(shape("a stream", "a single JSON body", self.origin)),
         }
     }
 
     /// Decodes the single body into `T`; a mismatch is [`Error::Decode`] naming the
     /// recording file (if any), `what` was decoded, and the field.
     pub fn decode_json<T: DeserializeOwned>(self, what: &str) -> Result<T, Error> {
-        let origin = self.origin.clone();
-        decode(self.into_json()?, what, origin.as_deref())
+        let origin = self.origin.as_deref();
+        match self.body {
+            ResponseBody::Json(value) => decode(value, what, origin),
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
+                decode_text(raw.get(), what, origin)
+            }
+            ResponseBody::Stream(_) | ResponseBody::Recorded(_) => Err(shape(
+                "a single JSON body",
+                "a stream",
+                origin.map(Path::to_path_buf),
+            )),
+        }
     }
 
     /// Decodes every chunk of the stream into `T`, as [`ApiResponse::decode_json`]
@@ -170,23 +242,31 @@ impl ApiResponse {
         what: &'static str,
     ) -> Result<TypedStream<T>, Error> {
         use futures::StreamExt;
-        let origin = self.origin.clone();
-        let chunks = self.into_stream()?;
-        Ok(Box::pin(chunks.map(move |chunk| {
-            chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
-        })))
-    }
-
-    /// The chunk stream; an error if the server answered with a single body.
-    pub fn into_stream(self) -> Result<ChunkStream, Error> {
+        let origin = self.origin;
         match self.body {
-            ResponseBody::Stream(stream) => Ok(stream),
-            ResponseBody::Json(_) => Err(Error::UnexpectedShape {
-                expected: "a stream",
-                found: "a single JSON body",
-                origin: self.origin,
-            }),
+            ResponseBody::Stream(chunks) => {
+                Ok(Box::pin(chunks.map(move |chunk| {
+                    chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
+                })))
+            }
+            ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+                let typed = chunks
+                    .into_iter()
+                    .map(move |raw| decode_text(raw.get(), what, origin.as_deref()));
+                Ok(Box::pin(futures::stream::iter(typed.chain(tail.map(Err)))))
+            }
+            ResponseBody::Json(_) | ResponseBody::Recorded(_) => {
+                Err(shape("a stream", "a single JSON body", origin))
+            }
         }
+    }
+}
+
+fn shape(expected: &'static str, found: &'static str, origin: Option<PathBuf>) -> Error {
+    Error::UnexpectedShape {
+        expected,
+        found,
+        origin,
     }
 }
 
@@ -195,6 +275,8 @@ impl fmt::Debug for ApiResponse {
         let body: &dyn fmt::Debug = match &self.body {
             ResponseBody::Json(value) => value,
             ResponseBody::Stream(_) => &"<stream>",
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => raw,
+            ResponseBody::Recorded(RecordedBody(Recorded::Stream { .. })) => &"<recorded stream>",
         };
         f.debug_struct("ApiResponse")
             .field("body", body)

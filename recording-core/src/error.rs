@@ -131,6 +131,24 @@ pub fn decode<T: DeserializeOwned>(
     })
 }
 
+/// Decodes JSON text into a typed value, as [`decode`] does a `Value`: replayed bodies
+/// are decoded straight from the recording's text, without a `Value` in between.
+pub(crate) fn decode_text<T: DeserializeOwned>(
+    text: &str,
+    what: &str,
+    origin: Option<&Path>,
+) -> Result<T, Error> {
+    serde_json::from_str::<T>(text).or_else(|_| {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|err| Error::Decode {
+            what: what.to_owned(),
+            origin: origin.map(Path::to_path_buf),
+            field: err.path().to_string(),
+            message: err.into_inner().to_string(),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

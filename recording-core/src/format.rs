@@ -17,6 +17,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::client::Method;
 use crate::error::Error;
@@ -119,11 +120,7 @@ impl RecordedResponse {
     /// Checks the shape and removes llama-stack's wrappers.
     fn prepare(&mut self, path: &Path) -> Result<(), Error> {
         if self.is_streaming && !self.body.is_array() {
-            return Err(Error::InvalidRecording {
-                path: path.to_path_buf(),
-                reason: "`response.body` of a streaming recording must be an array of chunks"
-                    .into(),
-            });
+            return Err(not_chunks(path));
         }
         for body in bodies_mut(self) {
             if let Some(data) = take_wrapped(body) {
@@ -134,27 +131,141 @@ impl RecordedResponse {
     }
 }
 
+/// What replay makes of a recording: its response, bodies kept as JSON text.
+#[derive(Debug)]
+pub enum Replayed {
+    /// A single body.
+    Json(Box<RawValue>),
+    /// A stream's chunks, and the API error that ended it, if one did.
+    Stream {
+        /// The chunks, in order.
+        chunks: Vec<Box<RawValue>>,
+        /// The error after the chunks.
+        error: Option<RecordedError>,
+    },
+    /// An API error response.
+    Error(RecordedError),
+}
+
+/// A file's response with the body captured as text, borrowed from the file: not parsed
+/// into a `Value`, and not copied until it is split into what replay hands out.
+#[derive(Deserialize)]
+struct RawFile<'a> {
+    #[serde(borrow)]
+    response: RawResponse<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawResponse<'a> {
+    #[serde(default = "ok_status")]
+    status: u16,
+    #[serde(default)]
+    is_streaming: bool,
+    #[serde(default)]
+    is_error: bool,
+    #[serde(borrow)]
+    body: &'a RawValue,
+    #[serde(default)]
+    stream_error: Option<RecordedError>,
+}
+
+impl Replayed {
+    /// Reads what replay needs of a recording file in either format, leaving bodies as
+    /// JSON text for the typed APIs to decode directly. Errors name the file, as
+    /// [`RecordingFile::from_slice`]'s do.
+    pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<Replayed, Error> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // Not UTF-8, so not JSON: the value reader says where.
+            return Replayed::from_values(RecordedResponse::from_file_slice(bytes, path)?);
+        };
+        let raw = parse_borrowed::<RawFile>(text, path)?.response;
+        if raw.body.get().contains("\"__type__\"") {
+            // llama-stack's wrappers are removed on values; its files are few.
+            return Replayed::from_values(RecordedResponse::from_file_slice(bytes, path)?);
+        }
+        if raw.is_error {
+            let body = serde_json::from_str(raw.body.get()).map_err(|err| invalid(path, &err))?;
+            return Ok(Replayed::Error(RecordedError {
+                status: raw.status,
+                body,
+            }));
+        }
+        if !raw.is_streaming {
+            return Ok(Replayed::Json(raw.body.to_owned()));
+        }
+        let chunks = serde_json::from_str(raw.body.get()).map_err(|_| not_chunks(path))?;
+        Ok(Replayed::Stream {
+            chunks,
+            error: raw.stream_error,
+        })
+    }
+
+    fn from_values(response: RecordedResponse) -> Result<Replayed, Error> {
+        let text = |value: &Value| {
+            serde_json::value::to_raw_value(value)
+                .map_err(|err| Error::Config(format!("cannot re-serialize a body: {err}")))
+        };
+        Ok(if response.is_error {
+            Replayed::Error(RecordedError {
+                status: response.status,
+                body: response.body,
+            })
+        } else if let (true, Value::Array(items)) = (response.is_streaming, &response.body) {
+            Replayed::Stream {
+                chunks: items.iter().map(text).collect::<Result<_, _>>()?,
+                error: response.stream_error,
+            }
+        } else {
+            Replayed::Json(text(&response.body)?)
+        })
+    }
+}
+
+fn invalid(path: &Path, err: &serde_json::Error) -> Error {
+    Error::InvalidRecording {
+        path: path.to_path_buf(),
+        reason: format!("at `response.body`: {err}"),
+    }
+}
+
+fn not_chunks(path: &Path) -> Error {
+    Error::InvalidRecording {
+        path: path.to_path_buf(),
+        reason: "`response.body` of a streaming recording must be an array of chunks".into(),
+    }
+}
+
 /// Parses JSON into `T`; on failure, parses again tracking the field path, so the error
 /// names the file and the field without slowing down every successful read.
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, Error> {
     serde_json::from_slice(bytes).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let err = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Ok(value) => return Ok(value),
-            Err(err) => err,
-        };
-        let field = err.path().to_string();
-        let inner = err.into_inner();
-        let reason = if field == "." {
-            inner.to_string()
-        } else {
-            format!("at `{field}`: {inner}")
-        };
-        Err(Error::InvalidRecording {
-            path: path.to_path_buf(),
-            reason,
-        })
+        serde_path_to_error::deserialize::<_, T>(&mut deserializer)
+            .map_err(|err| located(err, path))
     })
+}
+
+/// [`parse`] for types that borrow from the text.
+fn parse_borrowed<'a, T: Deserialize<'a>>(text: &'a str, path: &Path) -> Result<T, Error> {
+    serde_json::from_str(text).or_else(|_| {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize::<_, T>(&mut deserializer)
+            .map_err(|err| located(err, path))
+    })
+}
+
+fn located(err: serde_path_to_error::Error<serde_json::Error>, path: &Path) -> Error {
+    let field = err.path().to_string();
+    let inner = err.into_inner();
+    let reason = if field == "." {
+        inner.to_string()
+    } else {
+        format!("at `{field}`: {inner}")
+    };
+    Error::InvalidRecording {
+        path: path.to_path_buf(),
+        reason,
+    }
 }
 
 impl RecordingFile {

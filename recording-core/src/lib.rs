@@ -42,8 +42,8 @@ pub mod store;
 pub mod timeout;
 
 pub use client::{
-    ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, ResponseBody, TypedStream,
-    strip_credentials,
+    ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
+    TypedStream, strip_credentials,
 };
 pub use error::{Error, decode};
 pub use format::RecordingFile;

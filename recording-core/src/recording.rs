@@ -10,10 +10,11 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::client::{
-    ApiRequest, ApiResponse, ChunkStream, InferenceClient, ResponseBody, strip_credentials,
+    ApiRequest, ApiResponse, ChunkStream, InferenceClient, RecordedBody, ResponseBody, Values,
+    strip_credentials,
 };
 use crate::error::Error;
-use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile};
+use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed};
 use crate::identity::request_hash;
 use crate::miss::ReplayMiss;
 use crate::mode::Mode;
@@ -159,40 +160,22 @@ impl<C: InferenceClient> Recording<C> {
         self.store.path_for(&self.hash_of(request))
     }
 
-    fn replay(
-        &self,
-        hash: &str,
-        path: PathBuf,
-        response: RecordedResponse,
-    ) -> Result<ApiResponse, Error> {
+    fn replay(&self, hash: &str, path: PathBuf, replayed: Replayed) -> Result<ApiResponse, Error> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
-        let RecordedResponse {
-            status,
-            is_streaming,
-            is_error,
-            body,
-            stream_error,
-        } = response;
-        if is_error {
-            return Err(Error::Api { status, body });
-        }
-        if !is_streaming {
-            return Ok(ApiResponse::json(body).with_origin(path));
-        }
-        let Value::Array(chunks) = body else {
-            return Err(Error::InvalidRecording {
-                path,
-                reason: "a streaming recording's body must be an array".into(),
-            });
+        let body = match replayed {
+            Replayed::Error(RecordedError { status, body }) => {
+                return Err(Error::Api { status, body });
+            }
+            Replayed::Json(body) => RecordedBody::json(body),
+            Replayed::Stream { chunks, error } => RecordedBody::stream(
+                chunks,
+                error.map(|RecordedError { status, body }| Error::Api { status, body }),
+            ),
         };
-        let tail = stream_error.map(|e| {
-            Err(Error::Api {
-                status: e.status,
-                body: e.body,
-            })
-        });
-        let items = chunks.into_iter().map(Ok).chain(tail);
-        Ok(ApiResponse::stream(Box::pin(futures::stream::iter(items))).with_origin(path))
+        Ok(ApiResponse {
+            body: ResponseBody::Recorded(body),
+            origin: Some(path),
+        })
     }
 
     async fn record(&self, request: ApiRequest, hash: String) -> Result<ApiResponse, Error> {
@@ -214,13 +197,14 @@ impl<C: InferenceClient> Recording<C> {
             mode: self.mode,
         };
         match self.inner.send(request).await {
-            Ok(response) => match response.body {
-                ResponseBody::Json(mut body) => {
+            // A recorded body (from a recorder nested inside) is recorded as values.
+            Ok(response) => match response.body.into_values(response.origin.as_deref())? {
+                Values::Json(mut body) => {
                     pending.normalize(&mut body);
                     let (path, body) = pending.write(false, body, None)?;
                     Ok(ApiResponse::json(body).with_origin(path))
                 }
-                ResponseBody::Stream(stream) => {
+                Values::Stream(stream) => {
                     let path = pending.store.path_for(&pending.hash);
                     let stream = RecordingStream {
                         inner: stream,

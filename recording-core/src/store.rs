@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::Error;
-use crate::format::{RecordedResponse, RecordingFile};
+use crate::format::{RecordingFile, Replayed};
 
 /// The name of the subdirectory that holds the recording files.
 pub const RESPONSES_DIR: &str = "responses";
@@ -53,8 +53,8 @@ impl Store {
 
     /// Reads only the response of the recording for `hash`, as replay does; `None` and
     /// errors as [`Store::load`].
-    pub fn load_response(&self, hash: &str) -> Result<Option<(PathBuf, RecordedResponse)>, Error> {
-        self.read(hash, RecordedResponse::from_file_slice)
+    pub fn load_response(&self, hash: &str) -> Result<Option<(PathBuf, Replayed)>, Error> {
+        self.read(hash, Replayed::from_file_slice)
     }
 
     fn read<T>(
