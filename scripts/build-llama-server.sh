@@ -20,9 +20,14 @@ fi
 
 log() { echo "build-llama-server: $*" >&2; }
 
+cmake=cmake
 command -v cmake >/dev/null 2>&1 || {
   log "installing cmake from PyPI"
   python3 -m pip install --quiet cmake >&2
+  # Its entry point may not be on PATH (a user install, a pyenv without rehash): use
+  # the binary inside the package.
+  command -v cmake >/dev/null 2>&1 ||
+    cmake="$(python3 -c 'import cmake, os; print(os.path.join(cmake.CMAKE_BIN_DIR, "cmake"))')"
 }
 
 work="$(mktemp -d)"
@@ -34,10 +39,10 @@ tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work"
 src="$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)"
 
 log "building llama-server (Release, CPU only); about 10 minutes on 2 cores"
-cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
+"$cmake" -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >&2
-cmake --build "$work/build" --target llama-server -j "$(nproc)" >&2
+"$cmake" --build "$work/build" --target llama-server -j "$(nproc)" >&2
 
 # The vocab-only GGUF files are the tokenizers the test model borrows.
 mkdir -p "$prefix/bin" "$prefix/models"
