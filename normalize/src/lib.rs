@@ -12,7 +12,7 @@ use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{RecordedRequest, raw_bodies_mut, to_pretty_json};
-use recording_core::store::AtomicBatch;
+use recording_core::store::{AtomicBatch, write_atomically};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -90,11 +90,12 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// target, one file-system sync makes them all durable, then each is renamed into
 /// place. One fsync per file would cap a run at the disk's flush rate (benches/README.md).
 pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Report {
-    let batch = write.then(AtomicBatch::new);
+    let batch = AtomicBatch::new();
+    let stage = |path: &Path, contents: &[u8]| batch.stage(path, contents);
     let mut results: Vec<FileResult> = files
         .par_iter()
         .map(|path| {
-            let outcome = normalize_into(path, batch.as_ref());
+            let outcome = normalize_with(path, write.then_some(&stage));
             progress();
             FileResult {
                 path: path.clone(),
@@ -103,40 +104,30 @@ pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Repo
         })
         .collect();
     results.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(batch) = batch {
-        let failed: std::collections::HashMap<PathBuf, String> = batch
-            .commit()
-            .into_iter()
-            .filter_map(|(path, result)| result.err().map(|err| (path, err.to_string())))
-            .collect();
-        for result in &mut results {
-            if let Some(reason) = failed.get(&result.path) {
-                result.outcome = Outcome::Failed(reason.clone());
-            }
+    let failed: std::collections::HashMap<PathBuf, String> = batch
+        .commit()
+        .into_iter()
+        .filter_map(|(path, result)| result.err().map(|err| (path, err.to_string())))
+        .collect();
+    for result in &mut results {
+        if let Some(reason) = failed.get(&result.path) {
+            result.outcome = Outcome::Failed(reason.clone());
         }
     }
     Report { files: results }
 }
 
-/// Normalizes one file; writes it back when it changed and `write` is set. A file
-/// counts as changed only when its parsed JSON changes; a rewritten file keeps its key
-/// order and gets two-space indent and a trailing newline.
+/// Normalizes one file; writes it back (atomically) when it changed and `write` is
+/// set. A file counts as changed only when its parsed JSON changes; a rewritten file
+/// keeps its key order and gets two-space indent and a trailing newline.
 pub fn normalize_file(path: &Path, write: bool) -> Outcome {
-    if !write {
-        return normalize_into(path, None);
-    }
-    let batch = AtomicBatch::new();
-    match normalize_into(path, Some(&batch)) {
-        Outcome::Changed => match batch.commit().pop() {
-            Some((_, Err(err))) => Outcome::Failed(err.to_string()),
-            _ => Outcome::Changed,
-        },
-        other => other,
-    }
+    normalize_with(path, write.then_some(&write_atomically))
 }
 
-/// Normalizes one file; when it changed and there is a `batch`, stages the rewrite.
-fn normalize_into(path: &Path, batch: Option<&AtomicBatch>) -> Outcome {
+type Writer<'a> = &'a (dyn Fn(&Path, &[u8]) -> Result<(), recording_core::Error> + Sync);
+
+/// Normalizes one file and, when it changed, hands its new contents to `write`.
+fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => return Outcome::Failed(format!("cannot read: {err}")),
@@ -145,14 +136,13 @@ fn normalize_into(path: &Path, batch: Option<&AtomicBatch>) -> Outcome {
         Ok(raw) => raw,
         Err(err) => return Outcome::Failed(format!("not valid JSON: {err}")),
     };
-    match (normalize_value(&mut raw, &hash_from_file_name(path)), batch) {
-        (Ok(false), _) => Outcome::Unchanged,
-        (Ok(true), None) => Outcome::Changed,
-        (Ok(true), Some(batch)) => match batch.stage(path, to_pretty_json(&raw).as_bytes()) {
-            Ok(()) => Outcome::Changed,
-            Err(err) => Outcome::Failed(err.to_string()),
+    match normalize_value(&mut raw, &hash_from_file_name(path)) {
+        Ok(false) => Outcome::Unchanged,
+        Ok(true) => match write.map(|write| write(path, to_pretty_json(&raw).as_bytes())) {
+            Some(Err(err)) => Outcome::Failed(err.to_string()),
+            _ => Outcome::Changed,
         },
-        (Err(reason), _) => Outcome::Failed(reason),
+        Err(reason) => Outcome::Failed(reason),
     }
 }
 

@@ -133,11 +133,6 @@ impl RecordedBody {
     pub(crate) fn stream(chunks: Vec<Box<RawValue>>, tail: Option<Error>) -> RecordedBody {
         RecordedBody(Recorded::Stream { chunks, tail })
     }
-
-    /// Whether it is a stream's chunks.
-    pub fn is_stream(&self) -> bool {
-        matches!(self.0, Recorded::Stream { .. })
-    }
 }
 
 /// A body as values: what `into_json` and `into_stream` hand out.

@@ -122,12 +122,8 @@ pub fn decode<T: DeserializeOwned>(
     // copies only the strings the type keeps; decoding an owned value would first need
     // a clone of the whole tree, maps rebuilt key by key (benches/README.md).
     T::deserialize(&value).or_else(|_| {
-        serde_path_to_error::deserialize::<_, T>(&value).map_err(|err| Error::Decode {
-            what: what.to_owned(),
-            origin: origin.map(Path::to_path_buf),
-            field: err.path().to_string(),
-            message: err.into_inner().to_string(),
-        })
+        serde_path_to_error::deserialize::<_, T>(&value)
+            .map_err(|err| decode_error(err, what, origin))
     })
 }
 
@@ -140,13 +136,22 @@ pub(crate) fn decode_text<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     serde_json::from_str::<T>(text).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|err| Error::Decode {
-            what: what.to_owned(),
-            origin: origin.map(Path::to_path_buf),
-            field: err.path().to_string(),
-            message: err.into_inner().to_string(),
-        })
+        serde_path_to_error::deserialize::<_, T>(&mut deserializer)
+            .map_err(|err| decode_error(err, what, origin))
     })
+}
+
+fn decode_error(
+    err: serde_path_to_error::Error<serde_json::Error>,
+    what: &str,
+    origin: Option<&Path>,
+) -> Error {
+    Error::Decode {
+        what: what.to_owned(),
+        origin: origin.map(Path::to_path_buf),
+        field: err.path().to_string(),
+        message: err.into_inner().to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -101,8 +101,8 @@ pub enum Format {
     LlamaStack,
 }
 
-/// What replay needs of a file: the response. The request half is skipped unparsed
-/// (but still checked to be well-formed JSON).
+/// The response half of a file, as values. The request half is skipped unparsed (but
+/// still checked to be well-formed JSON).
 #[derive(Deserialize)]
 struct ResponseOnly {
     response: RecordedResponse,
@@ -110,7 +110,8 @@ struct ResponseOnly {
 
 impl RecordedResponse {
     /// Parses the response half of a recording file in either format, as
-    /// [`RecordingFile::from_slice`] does; replay reads only this.
+    /// [`RecordingFile::from_slice`] does. Replay reads files with
+    /// [`Replayed::from_file_slice`], which keeps bodies as text.
     pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<RecordedResponse, Error> {
         let mut response = parse::<ResponseOnly>(bytes, path)?.response;
         response.prepare(path)?;
@@ -174,11 +175,7 @@ impl Replayed {
     /// JSON text for the typed APIs to decode directly. Errors name the file, as
     /// [`RecordingFile::from_slice`]'s do.
     pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<Replayed, Error> {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            // Not UTF-8, so not JSON: the value reader says where.
-            return Replayed::from_values(RecordedResponse::from_file_slice(bytes, path)?);
-        };
-        let raw = parse_borrowed::<RawFile>(text, path)?.response;
+        let raw = parse::<RawFile>(bytes, path)?.response;
         if raw.body.get().contains("\"__type__\"") {
             // llama-stack's wrappers are removed on values; its files are few.
             return Replayed::from_values(RecordedResponse::from_file_slice(bytes, path)?);
@@ -235,20 +232,12 @@ fn not_chunks(path: &Path) -> Error {
     }
 }
 
-/// Parses JSON into `T`; on failure, parses again tracking the field path, so the error
-/// names the file and the field without slowing down every successful read.
-fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, Error> {
+/// Parses JSON into `T` (which may borrow from `bytes`); on failure, parses again
+/// tracking the field path, so the error names the file and the field without slowing
+/// down every successful read.
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], path: &Path) -> Result<T, Error> {
     serde_json::from_slice(bytes).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        serde_path_to_error::deserialize::<_, T>(&mut deserializer)
-            .map_err(|err| located(err, path))
-    })
-}
-
-/// [`parse`] for types that borrow from the text.
-fn parse_borrowed<'a, T: Deserialize<'a>>(text: &'a str, path: &Path) -> Result<T, Error> {
-    serde_json::from_str(text).or_else(|_| {
-        let mut deserializer = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize::<_, T>(&mut deserializer)
             .map_err(|err| located(err, path))
     })

@@ -343,6 +343,26 @@ mod tests {
         }
         assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), paths.len());
 
+        // A target that cannot be replaced fails alone, named; the others still land.
+        let blocked = dir.path().join("blocked.json");
+        fs::create_dir(&blocked).expect("a directory in the way");
+        fs::write(blocked.join("inside"), b"x").expect("non-empty");
+        let batch = AtomicBatch::new();
+        batch.stage(&paths[1], b"second").expect("stage");
+        batch.stage(&blocked, b"never").expect("stage");
+        let results = batch.commit();
+        let (failed, ok): (Vec<_>, Vec<_>) = results.iter().partition(|(_, r)| r.is_err());
+        assert_eq!(ok.len(), 1);
+        assert_eq!(failed.len(), 1);
+        let (path, Err(err)) = &failed[0] else {
+            unreachable!("partitioned on errors")
+        };
+        assert_eq!(path, &blocked);
+        assert!(err.to_string().contains("blocked.json"), "{err}");
+        assert_eq!(fs::read(&paths[1]).expect("read"), b"second");
+        assert!(blocked.join("inside").exists());
+        fs::remove_dir_all(&blocked).expect("cleanup");
+
         // A batch dropped before its commit replaces nothing and cleans up.
         let batch = AtomicBatch::new();
         batch.stage(&paths[0], b"newer").expect("stage");

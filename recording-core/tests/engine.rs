@@ -3,6 +3,8 @@
 use std::fs;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use recording_core::{
     ApiRequest, Error, InferenceClient, Mode, Recording, RecordingFile, test_name,
 };
@@ -439,5 +441,114 @@ async fn concurrent_recorders_leave_only_complete_files() {
         let file =
             RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("complete");
         assert_eq!(file.response.body.as_array().map(Vec::len), Some(50));
+    }
+}
+
+/// Replayed bodies are decoded from the recording's text: a chunk that does not fit
+/// fails at its place in the stream, naming the file and the field; asking for the
+/// wrong shape names the file too.
+#[tokio::test]
+async fn typed_decoding_of_replayed_text_names_the_file_and_the_field() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Chunk {
+        #[allow(dead_code)]
+        n: u32,
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chunks = vec![
+        Item::Chunk(json!({"n": 1})),
+        Item::Chunk(json!({"n": "two"})),
+        Item::Chunk(json!({"n": 3})),
+    ];
+    let recorder = Recording::new(Scripted::new(Reply::Chunks(chunks)))
+        .mode(Mode::Record)
+        .dir(dir.path());
+    let request = ApiRequest::post("/v1/completions", json!({"stream": true}));
+    chunks_of(&recorder, request.clone())
+        .await
+        .expect("recorded");
+    let path = recorder.path_of(&request);
+
+    let replay = Recording::new(Scripted::new(Reply::TransportError)).dir(dir.path());
+    let typed: Vec<Result<Chunk, Error>> = replay
+        .send(request.clone())
+        .await
+        .expect("replayed")
+        .decode_stream::<Chunk>("test chunk")
+        .expect("a stream")
+        .collect()
+        .await;
+    assert_eq!(typed.len(), 3);
+    assert!(typed[0].is_ok() && typed[2].is_ok(), "{typed:?}");
+    let err = typed[1].as_ref().expect_err("a string is not a u32");
+    let text = err.to_string();
+    assert!(text.starts_with("cannot decode test chunk"), "{text}");
+    assert!(text.contains(&*path.to_string_lossy()), "{text}");
+    assert!(text.contains("`n`"), "{text}");
+
+    let err = replay
+        .send(request)
+        .await
+        .expect("replayed")
+        .decode_json::<Chunk>("test body")
+        .expect_err("a stream is not a body");
+    assert!(matches!(err, Error::UnexpectedShape { .. }), "{err:?}");
+    assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+}
+
+/// A recorder wrapping a replaying recorder records what it replays: bodies and
+/// streams come out of the inner one as recorded text and go into the outer one's
+/// directory as the same values.
+#[tokio::test]
+async fn a_recorder_records_what_a_nested_recorder_replays() {
+    let (first, second) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let server = Scripted::new(answer());
+    let original = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(first.path());
+    let body = json_of(&original, chat("hi")).await.expect("recorded");
+    server.set_reply(Reply::Chunks(vec![
+        Item::Chunk(json!({"n": 1})),
+        Item::Chunk(json!({"n": 2})),
+    ]));
+    let stream = ApiRequest::post("/v1/completions", json!({"stream": true}));
+    let chunks: Vec<Value> = chunks_of(&original, stream.clone())
+        .await
+        .expect("recorded")
+        .into_iter()
+        .map(|c| c.expect("chunk"))
+        .collect();
+
+    let inner = Recording::new(server.clone())
+        .mode(Mode::Replay)
+        .dir(first.path());
+    let outer = Recording::new(inner).mode(Mode::Record).dir(second.path());
+    assert_eq!(
+        json_of(&outer, chat("hi")).await.expect("re-recorded"),
+        body
+    );
+    let again: Vec<Value> = chunks_of(&outer, stream.clone())
+        .await
+        .expect("re-recorded")
+        .into_iter()
+        .map(|c| c.expect("chunk"))
+        .collect();
+    assert_eq!(again, chunks);
+    assert_eq!(
+        server.calls(),
+        2,
+        "only the first recorder reached the server"
+    );
+    for request in [chat("hi"), stream] {
+        let read = |dir: &std::path::Path| {
+            let path = Recording::new(server.clone()).dir(dir).path_of(&request);
+            RecordingFile::from_slice(&fs::read(&path).expect("read"), &path)
+                .expect("valid")
+                .response
+        };
+        assert_eq!(read(second.path()), read(first.path()));
     }
 }

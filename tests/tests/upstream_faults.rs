@@ -72,6 +72,13 @@ fn streaming(mut request: CreateChatCompletionRequest) -> CreateChatCompletionRe
     request
 }
 
+/// A stream cut short: its first two chunks, then a transport error saying why.
+fn assert_cut_short<T: std::fmt::Debug>(items: &[Result<T, Error>], end: StreamEnd, why: &[&str]) {
+    assert_eq!(items.len(), 3, "two chunks, then the error ({end:?})");
+    assert!(items[..2].iter().all(Result::is_ok), "{items:?}");
+    assert_transport(items[2].as_ref().expect_err("the stream fails"), why);
+}
+
 fn assert_transport(err: &Error, mentions: &[&str]) {
     let text = err.to_string().to_lowercase();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
@@ -144,14 +151,11 @@ async fn openai_faults_never_replace_or_create_a_recording() {
             .expect("the stream starts")
             .collect()
             .await;
-        assert_eq!(items.len(), 3, "two chunks, then the error ({end:?})");
-        assert!(items[..2].iter().all(Result::is_ok), "{items:?}");
-        let err = items[2].as_ref().expect_err("the stream fails");
         let words: &[&str] = match end {
             StreamEnd::Hang => &["timed out", "timeout"],
             _ => &["stream", "connection", "eof", "closed"],
         };
-        assert_transport(err, words);
+        assert_cut_short(&items, end, words);
     }
     assert_eq!(
         snapshot(dir.path()),
@@ -239,9 +243,7 @@ async fn ollama_faults_never_replace_or_create_a_recording() {
             .expect("the stream starts")
             .collect()
             .await;
-        assert_eq!(items.len(), 3, "two chunks, then the error ({end:?})");
-        assert!(items[..2].iter().all(Result::is_ok), "{items:?}");
-        assert_transport(items[2].as_ref().expect_err("the stream fails"), words);
+        assert_cut_short(&items, end, words);
     }
     assert_eq!(
         snapshot(dir.path()),
