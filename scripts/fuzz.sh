@@ -22,7 +22,7 @@ for target in read_recording canonicalize; do
   seeds=("regressions/$target")
   if [ "$target" = read_recording ]; then
     # Real recordings of both formats as the starting corpus (read only).
-    seeds+=(../tests/recordings/responses ../../shared/fixtures/llama-stack-recordings)
+    seeds+=(../tests/recordings/responses ../tests/fixtures/llama-stack)
   fi
   echo "== fuzzing $target for ${seconds}s"
   cargo fuzz run --sanitizer none "$target" "corpus/$target" "${seeds[@]}" -- \

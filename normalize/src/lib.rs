@@ -91,7 +91,8 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// place. One fsync per file would cap a run at the disk's flush rate (benches/README.md).
 pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Report {
     let batch = AtomicBatch::new();
-    let stage = |path: &Path, contents: &[u8]| batch.stage(path, contents);
+    let stage =
+        |path: &Path, original: &[u8], contents: &[u8]| batch.stage(path, original, contents);
     let mut results: Vec<FileResult> = files
         .par_iter()
         .map(|path| {
@@ -121,10 +122,13 @@ pub fn run(files: &[PathBuf], write: bool, progress: &(dyn Fn() + Sync)) -> Repo
 /// set. A file counts as changed only when its parsed JSON changes; a rewritten file
 /// keeps its key order and gets two-space indent and a trailing newline.
 pub fn normalize_file(path: &Path, write: bool) -> Outcome {
-    normalize_with(path, write.then_some(&write_atomically))
+    let write_now = |path: &Path, _: &[u8], contents: &[u8]| write_atomically(path, contents);
+    normalize_with(path, write.then_some(&write_now))
 }
 
-type Writer<'a> = &'a (dyn Fn(&Path, &[u8]) -> Result<(), recording_core::Error> + Sync);
+/// Writes a file's new contents; given what the file held when it was read, so a
+/// batch can leave alone a file that changed since.
+type Writer<'a> = &'a (dyn Fn(&Path, &[u8], &[u8]) -> Result<(), recording_core::Error> + Sync);
 
 /// Normalizes one file and, when it changed, hands its new contents to `write`.
 fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
@@ -138,7 +142,7 @@ fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
     };
     match normalize_value(&mut raw, &hash_from_file_name(path)) {
         Ok(false) => Outcome::Unchanged,
-        Ok(true) => match write.map(|write| write(path, to_pretty_json(&raw).as_bytes())) {
+        Ok(true) => match write.map(|write| write(path, &bytes, to_pretty_json(&raw).as_bytes())) {
             Some(Err(err)) => Outcome::Failed(err.to_string()),
             _ => Outcome::Changed,
         },

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::{Value, json};
+use tests::numbers::{HARD, exact, literals, with_values};
 
 const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/llama-stack-recordings")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/llama-stack")
 }
 
 /// A temporary copy of the llama-stack fixtures, under `<tmp>/recordings/`.
@@ -319,4 +320,56 @@ fn a_missing_path_is_an_error_naming_it() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/recordings"));
+}
+
+#[test]
+fn every_number_survives_a_rewrite_bit_for_bit() {
+    let (_dir, tree) = fixture_tree();
+    // The real Ollama embedding, plus values that a parser without serde_json's
+    // float_roundtrip moves by one unit in the last place (from llama-stack's own
+    // recordings): a second file with them in the vector.
+    let original = fs::read_to_string(tree.join("a97477559b10.json")).expect("read");
+    let edited = with_values(&original, &HARD);
+    for value in HARD {
+        assert!(edited.contains(value), "the test file carries {value}");
+    }
+    fs::write(tree.join("a97477559b11.json"), &edited).expect("write");
+    let before: Vec<(PathBuf, String)> = walk(&tree)
+        .into_iter()
+        .map(|path| {
+            let text = fs::read_to_string(&path).expect("read");
+            (path, text)
+        })
+        .collect();
+
+    normalize().arg(&tree).assert().success();
+
+    let mut kept = 0;
+    for (path, text) in before {
+        let after = fs::read_to_string(&path).expect("read");
+        let (old, new) = (literals(&text), literals(&after));
+        assert_eq!(
+            old.len(),
+            new.len(),
+            "{}: numbers added or lost",
+            path.display()
+        );
+        for (old, new) in old.into_iter().zip(new) {
+            // Normalized fields (durations, `created`) become 0; every other number
+            // keeps its exact value.
+            if exact(new) != 0.0 {
+                assert_eq!(
+                    exact(old).to_bits(),
+                    exact(new).to_bits(),
+                    "{}: {old} became {new}",
+                    path.display()
+                );
+                kept += 1;
+            }
+        }
+    }
+    assert!(
+        kept > 2 * 384,
+        "the embeddings were compared: {kept} numbers"
+    );
 }

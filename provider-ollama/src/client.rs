@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
-use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
+use recording_core::{
+    ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
+};
 use serde_json::Value;
 
 use crate::normalize::OllamaNormalizer;
@@ -25,9 +27,11 @@ pub const DEFAULT_HOST: &str = "http://127.0.0.1:11434";
 /// Bodies travel as JSON values and come back exactly as Ollama sent them, every
 /// field: ollama-rs's own calls decode into its types, which drop wire fields such as
 /// `done_reason`, so a recording made through them would not be faithful. A streaming
-/// answer (`application/x-ndjson`) is read line by line as it arrives.
-///
-/// HTTPS needs the crate's `rustls` feature; without it only `http://` hosts work.
+/// answer (`application/x-ndjson`) is read line by line as it arrives, and is complete
+/// only when it ends the way Ollama ends one (see [`stream_is_complete`]). A request
+/// that says `"stream": false` must get a single JSON body, and one that says
+/// `"stream": true` a stream. Anything else is an [`Error::Transport`] that says what
+/// arrived, so it is never recorded. HTTPS works out of the box (rustls).
 #[derive(Clone)]
 pub struct OllamaClient {
     http: reqwest::Client,
@@ -52,8 +56,9 @@ impl OllamaClient {
     /// Gives up on a server that stays silent for `limit`: the answer (or a stream's
     /// start) must come within `limit`, then each line of a stream within `limit` of
     /// the last, so a long generation or pull that keeps streaming is never cut. A
-    /// timeout is a transport error that says so, and nothing is recorded. There is no
-    /// limit by default.
+    /// timeout is a transport error that says so, and nothing is recorded. Without it
+    /// the limit is `TEST_INFERENCE_TIMEOUT` or five minutes
+    /// ([`recording_core::timeout::configured`]); `Duration::MAX` is no limit.
     pub fn timeout(mut self, limit: Duration) -> OllamaClient {
         self.timeout = Some(limit);
         self
@@ -116,12 +121,15 @@ impl InferenceClient for OllamaClient {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        recording_core::timeout::limit(self.timeout, self.send_now(request)).await
+        let limit = recording_core::timeout::configured(self.timeout)?;
+        recording_core::timeout::limit(limit, self.send_now(request)).await
     }
 }
 
 impl OllamaClient {
     async fn send_now(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        // Ollama streams unless told not to, so only an explicit flag is checked.
+        let asked = request.body.get("stream").and_then(Value::as_bool);
         let url = format!("{}{}", self.base, request.endpoint);
         let builder = match request.method {
             Method::Get => self.http.get(url),
@@ -141,26 +149,39 @@ impl OllamaClient {
         let status = response.status();
         if !status.is_success() {
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(Error::Api {
-                status: status.as_u16(),
-                body: json_or_text(&bytes),
-            });
+            return Err(Error::api(status.as_u16(), json_or_text(&bytes)));
         }
-        let ndjson = response
+        let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/x-ndjson"));
-        if ndjson {
+            .unwrap_or("no content type")
+            .to_owned();
+        if content_type.starts_with("application/x-ndjson") {
+            if asked == Some(false) {
+                return Err(Error::Transport(format!(
+                    "the request said \"stream\": false, but Ollama answered with a stream \
+                     ({content_type})"
+                )));
+            }
             let lines = ndjson_lines(response.bytes_stream());
-            return Ok(ApiResponse::stream(Box::pin(
-                lines.map(|line| line.and_then(parse_line).and_then(error_line)),
-            )));
+            let chunks = lines.map(|line| line.and_then(parse_line).and_then(error_line));
+            return Ok(ApiResponse::stream(end_at_first_error(complete(chunks))));
         }
         let bytes = response.bytes().await.map_err(transport)?;
         let body = serde_json::from_slice(&bytes).map_err(|err| {
-            Error::Transport(format!("Ollama sent a body that is not JSON: {err}"))
+            Error::Transport(format!(
+                "Ollama answered {status} with a body that is not JSON ({content_type}, {err}): {}",
+                snippet(&bytes)
+            ))
         })?;
+        if asked == Some(true) {
+            return Err(Error::Transport(format!(
+                "the request said \"stream\": true, but Ollama answered with a single JSON \
+                 body ({content_type}): {}",
+                snippet(&bytes)
+            )));
+        }
         Ok(ApiResponse::json(body))
     }
 }
@@ -180,6 +201,55 @@ fn transport(err: reqwest::Error) -> Error {
         source = cause.source();
     }
     Error::Transport(text)
+}
+
+/// Whether a stream whose last line is `last` ended the way Ollama ends one: a line
+/// with `"done": true` (generate, chat), or `"status": "success"` (pull, push,
+/// create). A stream that ends any other way was cut short.
+pub fn stream_is_complete(last: Option<&Value>) -> bool {
+    last.is_some_and(|line| {
+        line.get("done").and_then(Value::as_bool) == Some(true)
+            || line.get("status").and_then(Value::as_str) == Some("success")
+    })
+}
+
+/// Passes `chunks` through, and adds a transport error at the end when the stream
+/// ended without its final line.
+fn complete<S>(chunks: S) -> impl Stream<Item = Result<Value, Error>> + Send + 'static
+where
+    S: Stream<Item = Result<Value, Error>> + Send + 'static,
+{
+    let state = (Box::pin(chunks), None::<Value>, false);
+    futures::stream::unfold(state, |(mut chunks, mut last, ended)| async move {
+        if ended {
+            return None;
+        }
+        match chunks.next().await {
+            Some(Ok(chunk)) => {
+                last = Some(chunk.clone());
+                Some((Ok(chunk), (chunks, last, false)))
+            }
+            Some(Err(err)) => Some((Err(err), (chunks, last, true))),
+            None if stream_is_complete(last.as_ref()) => None,
+            None => Some((
+                Err(Error::Transport(
+                    "Ollama's stream ended without its final line (`\"done\": true`): it was \
+                     cut short, so it is incomplete"
+                        .into(),
+                )),
+                (chunks, last, true),
+            )),
+        }
+    })
+}
+
+/// At most the first 200 characters of a body, for error messages.
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
 }
 
 fn json_or_text(bytes: &[u8]) -> Value {
@@ -204,10 +274,7 @@ fn error_line(line: Value) -> Result<Value, Error> {
         .as_object()
         .is_some_and(|map| map.contains_key("error") && !map.contains_key("done"));
     if is_error {
-        Err(Error::Api {
-            status: 500,
-            body: line,
-        })
+        Err(Error::api(500, line))
     } else {
         Ok(line)
     }

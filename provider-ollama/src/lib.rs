@@ -29,7 +29,7 @@ mod normalize;
 pub use api::{
     LegacyEmbeddingsRequest, LegacyEmbeddingsResponse, OllamaApi, RunningModel, RunningModels,
 };
-pub use client::{DEFAULT_HOST, HOST_ENV, OllamaClient, PROVIDER};
+pub use client::{DEFAULT_HOST, HOST_ENV, OllamaClient, PROVIDER, stream_is_complete};
 pub use normalize::{EPOCH, OllamaNormalizer};
 /// ollama-rs, whose request and response types the typed API uses, re-exported so
 /// callers need no separate dependency on the same version.

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/llama-stack-recordings")
+        .join("../tests/fixtures/llama-stack")
         .join(name)
 }
 

@@ -1,7 +1,8 @@
 //! The OpenAI-compatible provider of Inference Recorder.
 //!
-//! - [`OpenAiClient`]: the real transport, on async-openai, for any OpenAI-compatible
-//!   server; implements [`InferenceClient`](recording_core::InferenceClient).
+//! - [`OpenAiClient`]: the real transport to any OpenAI-compatible server and any of
+//!   its endpoints, with async-openai's configuration and the SSE framing read here;
+//!   implements [`InferenceClient`](recording_core::InferenceClient).
 //! - [`OpenAiApi`]: typed calls (chat, streaming chat, completions, embeddings, the
 //!   model list) on async-openai's types, for every client, `Recording<_>` included.
 //! - [`OpenAiNormalizer`]: the rules that make re-recorded bodies diff cleanly.
@@ -37,7 +38,7 @@ pub use async_openai::config::OpenAIConfig;
 /// async-openai's request and response types, re-exported so callers need no
 /// separate dependency on the same version.
 pub use async_openai::types;
-pub use client::{OpenAiClient, PROVIDER, SUPPORTED_ENDPOINTS};
+pub use client::{OpenAiClient, PROVIDER, stream_is_complete};
 pub use normalize::OpenAiNormalizer;
 pub use recording_core::TypedStream;
 

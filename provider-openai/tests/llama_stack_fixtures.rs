@@ -20,7 +20,7 @@ use serde_json::Value;
 
 fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/llama-stack-recordings")
+        .join("../tests/fixtures/llama-stack")
         .join(name)
 }
 
@@ -80,7 +80,7 @@ fn chat_request(content: &str, stream: bool) -> CreateChatCompletionRequest {
 }
 
 fn body_of<T: serde::Serialize>(request: &T) -> Value {
-    serde_json::to_value(request).expect("serializable")
+    ApiRequest::body_of(request).expect("serializable")
 }
 
 #[tokio::test]

@@ -25,6 +25,24 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = Result<Value, Error>> + Send>>;
 /// item ends it.
 pub type TypedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
+/// Ends `stream` at its first error: the error is the last item, nothing follows it.
+/// Transports wrap their streams in it, so that after a bad line or a failed read a
+/// caller never sees chunks that may belong to a broken answer.
+pub fn end_at_first_error<T, S>(stream: S) -> TypedStream<T>
+where
+    S: Stream<Item = Result<T, Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    use futures::StreamExt;
+    Box::pin(stream.scan(false, |failed, item| {
+        let next = (!*failed).then(|| {
+            *failed = item.is_err();
+            item
+        });
+        futures::future::ready(next)
+    }))
+}
+
 /// The HTTP method of a request. Part of the request's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -85,9 +103,28 @@ impl ApiRequest {
         }
     }
 
-    /// Serializes a typed request into a body, as the provider crates' typed APIs do.
+    /// Serializes a typed request into a body exactly as its own crate would put it on
+    /// the wire, as the provider crates' typed APIs do.
+    ///
+    /// It goes through JSON text rather than [`serde_json::to_value`]: `to_value` widens
+    /// an `f32` to the nearest `f64` (`0.7` becomes `0.699999988079071`), which would give
+    /// the request a key that the same request sent from Python or curl never has, and
+    /// put the wrong number in the recording. The text form writes an `f32` with the
+    /// shortest digits that round-trip (`0.7`), and the value parsed back from it
+    /// serializes to the same digits.
+    ///
+    /// ```
+    /// # use recording_core::ApiRequest;
+    /// #[derive(serde::Serialize)]
+    /// struct Typed { temperature: f32 }
+    /// let body = ApiRequest::body_of(&Typed { temperature: 0.7 })?;
+    /// assert_eq!(body.to_string(), r#"{"temperature":0.7}"#);
+    /// # Ok::<(), recording_core::Error>(())
+    /// ```
     pub fn body_of<T: Serialize + ?Sized>(request: &T) -> Result<Value, Error> {
-        serde_json::to_value(request)
+        let text = serde_json::to_vec(request)
+            .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))?;
+        serde_json::from_slice(&text)
             .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
     }
 
@@ -240,7 +277,7 @@ impl ApiResponse {
         let origin = self.origin;
         match self.body {
             ResponseBody::Stream(chunks) => {
-                Ok(Box::pin(chunks.map(move |chunk| {
+                Ok(end_at_first_error(chunks.map(move |chunk| {
                     chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
                 })))
             }
@@ -248,7 +285,8 @@ impl ApiResponse {
                 let typed = chunks
                     .into_iter()
                     .map(move |raw| decode_text(raw.get(), what, origin.as_deref()));
-                Ok(Box::pin(futures::stream::iter(typed.chain(tail.map(Err)))))
+                let typed = futures::stream::iter(typed.chain(tail.map(Err)));
+                Ok(end_at_first_error(typed))
             }
             ResponseBody::Json(_) | ResponseBody::Recorded(_) => {
                 Err(shape("a stream", "a single JSON body", origin))

@@ -15,14 +15,21 @@ use crate::miss::ReplayMiss;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The server answered with an HTTP error status and a body. Recorded, and replayed
-    /// as the same error.
-    #[error("API error: HTTP {status}: {body}")]
+    /// The server answered with an HTTP error status and a body. Errors a request
+    /// provokes on purpose (400, 404, 422 ...) are recorded and replayed as the same
+    /// error; transient and credential errors are passed on but not recorded (see
+    /// [`Recording::record_errors`](crate::Recording::record_errors)).
+    #[error(
+        "API error: HTTP {status}: {body}{}",
+        not_recorded.as_ref().map(|why| format!(" (not recorded: {why})")).unwrap_or_default()
+    )]
     Api {
         /// The HTTP status code.
         status: u16,
         /// The error body as the server sent it (JSON, or a JSON string for a text body).
         body: Value,
+        /// Set by a record run that did not write this error, saying why.
+        not_recorded: Option<String>,
     },
 
     /// The server could not be reached or its answer could not be read (connection
@@ -98,6 +105,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// An API error with `status` and `body`, as a transport reports it.
+    pub fn api(status: u16, body: Value) -> Error {
+        Error::Api {
+            status,
+            body,
+            not_recorded: None,
+        }
+    }
+
     /// The HTTP status of an API error.
     pub fn status(&self) -> Option<u16> {
         match self {

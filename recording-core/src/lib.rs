@@ -43,7 +43,7 @@ pub mod timeout;
 
 pub use client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
-    TypedStream, strip_credentials,
+    TypedStream, end_at_first_error, strip_credentials,
 };
 pub use error::{Error, decode};
 pub use format::RecordingFile;
@@ -51,5 +51,5 @@ pub use identity::{canonical_json, identity_value, request_hash};
 pub use miss::{Closest, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
-pub use recording::{DIR_ENV, Recording, default_dir};
+pub use recording::{DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, Recording, default_dir};
 pub use store::Store;

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
@@ -73,6 +74,32 @@ pub struct Recording<C> {
     mode: Mode,
     store: Store,
     scope: Option<String>,
+    /// Error statuses recorded although the default policy would not.
+    recorded_errors: Arc<[u16]>,
+    /// Streams the caller dropped early, still being read so they can be recorded.
+    draining: Drains,
+}
+
+type Drains = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
+/// How long the recorder keeps reading a live stream that the caller dropped before
+/// its end, so that it can still be recorded whole.
+pub const DRAIN_TIME: Duration = Duration::from_secs(120);
+
+/// How many more chunks the recorder reads of a stream the caller dropped early; a
+/// stream that goes on past this is not recorded.
+pub const DRAIN_CHUNKS: usize = 100_000;
+
+/// Why an API error with `status` is not recorded unless a test opts in, or `None`
+/// for the errors a request provokes on purpose (400, 404, 413, 422 ...), which are.
+fn unrecorded_by_default(status: u16) -> Option<&'static str> {
+    match status {
+        401 | 403 => Some("an authentication error depends on the key, not the request"),
+        408 => Some("a request timeout is transient"),
+        429 => Some("a rate limit is transient"),
+        500..=599 => Some("a server error is transient"),
+        _ => None,
+    }
 }
 
 impl<C> Recording<C> {
@@ -84,6 +111,8 @@ impl<C> Recording<C> {
             mode: Mode::default(),
             store: Store::new(default_dir()),
             scope: None,
+            recorded_errors: Arc::new([]),
+            draining: Drains::default(),
         }
     }
 
@@ -121,6 +150,38 @@ impl<C> Recording<C> {
     pub fn scope(mut self, scope: impl Into<String>) -> Recording<C> {
         self.scope = Some(scope.into());
         self
+    }
+
+    /// Records API errors with these statuses too. By default a record run writes the
+    /// errors a request provokes on purpose (400, 404, 413, 422 ...), and passes on
+    /// without recording authentication errors (401, 403), timeouts and rate limits
+    /// (408, 429) and server errors (5xx): those say nothing about the request, and a
+    /// recorded one would replay forever after the cause is gone. A test that wants
+    /// to replay, say, a rate limit opts in with `.record_errors([429])`.
+    ///
+    /// Under every policy, an error never replaces a successful recording in
+    /// [`Mode::Record`].
+    pub fn record_errors(mut self, statuses: impl IntoIterator<Item = u16>) -> Recording<C> {
+        self.recorded_errors = statuses.into_iter().collect();
+        self
+    }
+
+    /// Waits until every live stream that a caller dropped before its end has been
+    /// read to its end and recorded (or given up on; see [`DRAIN_TIME`] and
+    /// [`DRAIN_CHUNKS`]). The recorder reads such streams in the background; a test
+    /// that drops a stream early and checks the recording right after awaits this
+    /// first. Clones of a recorder share the streams they wait for.
+    pub async fn finish_recording(&self) {
+        loop {
+            let pending =
+                std::mem::take(&mut *self.draining.lock().unwrap_or_else(PoisonError::into_inner));
+            if pending.is_empty() {
+                return;
+            }
+            for task in pending {
+                let _ = task.await;
+            }
+        }
     }
 
     /// The mode in force.
@@ -164,12 +225,12 @@ impl<C: InferenceClient> Recording<C> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
         let body = match replayed {
             Replayed::Error(RecordedError { status, body }) => {
-                return Err(Error::Api { status, body });
+                return Err(Error::api(status, body));
             }
             Replayed::Json(body) => RecordedBody::json(body),
             Replayed::Stream { chunks, error } => RecordedBody::stream(
                 chunks,
-                error.map(|RecordedError { status, body }| Error::Api { status, body }),
+                error.map(|RecordedError { status, body }| Error::api(status, body)),
             ),
         };
         Ok(ApiResponse {
@@ -195,6 +256,7 @@ impl<C: InferenceClient> Recording<C> {
             request: recorded,
             normalizer,
             mode: self.mode,
+            recorded_errors: self.recorded_errors.clone(),
         };
         match self.inner.send(request).await {
             // A recorded body (from a recorder nested inside) is recorded as values.
@@ -210,13 +272,22 @@ impl<C: InferenceClient> Recording<C> {
                         inner: stream,
                         chunks: Vec::new(),
                         pending: Some(pending),
+                        drains: Some(self.draining.clone()),
                     };
                     Ok(ApiResponse::stream(Box::pin(stream)).with_origin(path))
                 }
             },
-            Err(Error::Api { status, body }) => {
+            Err(Error::Api { status, body, .. }) => {
+                if let Some(why) = pending.refuses_error(status) {
+                    tracing::debug!(mode = %self.mode, hash = pending.hash, status, outcome = "not recorded", why, "API error");
+                    return Err(Error::Api {
+                        status,
+                        body,
+                        not_recorded: Some(why),
+                    });
+                }
                 let (_, body) = pending.write_error(status, body)?;
-                Err(Error::Api { status, body })
+                Err(Error::api(status, body))
             }
             Err(other) => {
                 tracing::debug!(mode = %self.mode, hash = pending.hash, outcome = "not recorded", error = %other, "inner client failed");
@@ -288,9 +359,29 @@ struct PendingWrite {
     request: RecordedRequest,
     normalizer: Arc<dyn Normalizer>,
     mode: Mode,
+    recorded_errors: Arc<[u16]>,
 }
 
 impl PendingWrite {
+    /// Why an API error with `status` must not be written, if it must not: the
+    /// policy of [`Recording::record_errors`], and never over a successful recording.
+    fn refuses_error(&self, status: u16) -> Option<String> {
+        if let Some(why) = unrecorded_by_default(status)
+            && !self.recorded_errors.contains(&status)
+        {
+            return Some(format!(
+                "{why}; `Recording::record_errors([{status}])` records it"
+            ));
+        }
+        if self.mode == Mode::Record
+            && let Ok(Some((_, Replayed::Json(_) | Replayed::Stream { .. }))) =
+                self.store.load_response(&self.hash)
+        {
+            return Some("an error never replaces the successful recording of this request".into());
+        }
+        None
+    }
+
     fn normalize(&self, body: &mut Value) {
         let ctx = NormalizeContext {
             hash: &self.hash,
@@ -353,13 +444,17 @@ impl PendingWrite {
 
 /// Passes a live stream through to the caller, normalizing each chunk, and writes the
 /// recording when the stream ends: at its end, or at an API error (recorded after the
-/// chunks before it). A transport error, or a caller that drops the stream early,
-/// leaves the recordings untouched.
+/// chunks before it, as the error policy allows). A transport error leaves the
+/// recordings untouched. A caller that drops the stream early does not: the rest is
+/// read (see [`drain`]) and the whole stream recorded.
 struct RecordingStream {
     inner: ChunkStream,
     chunks: Vec<Value>,
     /// `None` once the stream has finished (written, failed or been abandoned).
     pending: Option<PendingWrite>,
+    /// Where a stream dropped early registers the task that reads its rest; `None`
+    /// for that task's own stream.
+    drains: Option<Drains>,
 }
 
 impl Stream for RecordingStream {
@@ -376,19 +471,26 @@ impl Stream for RecordingStream {
                 this.chunks.push(chunk.clone());
                 Poll::Ready(Some(Ok(chunk)))
             }
-            Some(Err(Error::Api { status, body })) => {
+            Some(Err(Error::Api { status, body, .. })) => {
+                let Some(pending) = this.pending.take() else {
+                    return Poll::Ready(None);
+                };
+                if let Some(why) = pending.refuses_error(status) {
+                    tracing::debug!(mode = %pending.mode, hash = pending.hash, status, outcome = "not recorded", why, "stream ended in an API error");
+                    return Poll::Ready(Some(Err(Error::Api {
+                        status,
+                        body,
+                        not_recorded: Some(why),
+                    })));
+                }
                 let error = RecordedError { status, body };
-                let written = this.pending.take().map(|pending| {
-                    let chunks = Value::Array(std::mem::take(&mut this.chunks));
-                    pending.write(true, chunks, Some(error.clone()))
-                });
-                Poll::Ready(Some(Err(match written {
-                    Some(Err(storage)) => storage,
-                    _ => Error::Api {
-                        status: error.status,
-                        body: error.body,
+                let chunks = Value::Array(std::mem::take(&mut this.chunks));
+                Poll::Ready(Some(Err(
+                    match pending.write(true, chunks, Some(error.clone())) {
+                        Err(storage) => storage,
+                        Ok(_) => Error::api(error.status, error.body),
                     },
-                })))
+                )))
             }
             Some(Err(other)) => {
                 if let Some(pending) = this.pending.take() {
@@ -413,13 +515,84 @@ impl Stream for RecordingStream {
 
 impl Drop for RecordingStream {
     fn drop(&mut self) {
-        if let Some(pending) = &self.pending {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let Some(drains) = self.drains.take() else {
             tracing::warn!(
                 hash = pending.hash,
                 endpoint = pending.request.endpoint,
-                "stream dropped before its end: not recorded"
+                "a dropped stream was not recorded: its rest did not come within {DRAIN_TIME:?}, or the runtime stopped first"
+            );
+            return;
+        };
+        let rest = RecordingStream {
+            inner: std::mem::replace(&mut self.inner, Box::pin(futures::stream::empty())),
+            chunks: std::mem::take(&mut self.chunks),
+            pending: Some(pending),
+            drains: None,
+        };
+        drain(rest, &drains);
+    }
+}
+
+/// Reads the rest of a stream that the caller dropped before its end, so that it is
+/// recorded whole: many apps stop reading at `finish_reason`, before the usage chunk
+/// and the end marker. What has already arrived is read at once; the rest, if any, by
+/// a task on the caller's runtime ([`Recording::finish_recording`] waits for it),
+/// for at most [`DRAIN_TIME`] and [`DRAIN_CHUNKS`] chunks.
+fn drain(mut rest: RecordingStream, drains: &Drains) {
+    // Reading a transport's stream needs its runtime; outside one, say so and stop.
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if let Some(pending) = rest.pending.take() {
+            tracing::warn!(
+                hash = pending.hash,
+                "a stream dropped outside a tokio runtime was not recorded"
             );
         }
+        return;
+    };
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    loop {
+        match rest.poll_next_unpin(&mut cx) {
+            Poll::Ready(Some(Ok(_))) => {}
+            Poll::Ready(Some(Err(err))) => return drained_with(&err),
+            Poll::Ready(None) => return,
+            Poll::Pending => break,
+        }
+    }
+    let task = runtime.spawn(async move {
+        let read_rest = async {
+            for _ in 0..DRAIN_CHUNKS {
+                match rest.next().await {
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => return drained_with(&err),
+                    None => return,
+                }
+            }
+            if let Some(pending) = rest.pending.take() {
+                tracing::warn!(
+                    hash = pending.hash,
+                    "a dropped stream went on past {DRAIN_CHUNKS} chunks: not recorded"
+                );
+            }
+        };
+        // On time-out the stream is dropped here, and its drop says it was not recorded.
+        let _ = tokio::time::timeout(DRAIN_TIME, read_rest).await;
+    });
+    drains
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(task);
+}
+
+fn drained_with(err: &Error) {
+    match err {
+        // Recorded (or refused by the policy, which it says), like any stream's end.
+        Error::Api { .. } => {
+            tracing::debug!(error = %err, "a dropped stream ended in an API error")
+        }
+        _ => tracing::warn!(error = %err, "a dropped stream failed before its end: not recorded"),
     }
 }
 

@@ -169,9 +169,28 @@ fn storage_error(action: &'static str, path: &Path, source: io::Error) -> Error 
 /// system, then renames each over its target. Until its rename a target is untouched,
 /// so a crash at any point leaves every target old or new, never torn. Staging is safe
 /// from many threads at once.
+///
+/// A target that changed or vanished after it was read (a re-recording made while
+/// `normalize` ran, a file deleted meanwhile) is left alone: each is checked against
+/// what was read just before its rename, and reported as not replaced.
 #[derive(Debug, Default)]
 pub struct AtomicBatch {
-    staged: Mutex<Vec<(tempfile::TempPath, PathBuf)>>,
+    staged: Mutex<Vec<Staged>>,
+}
+
+#[derive(Debug)]
+struct Staged {
+    temp: tempfile::TempPath,
+    target: PathBuf,
+    /// What the target held when it was read: its length and a digest of its bytes.
+    expected: (usize, u64),
+}
+
+fn fingerprint(bytes: &[u8]) -> (usize, u64) {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut hasher = DefaultHasher::new();
+    hasher.write(bytes);
+    (bytes.len(), hasher.finish())
 }
 
 impl AtomicBatch {
@@ -181,13 +200,18 @@ impl AtomicBatch {
     }
 
     /// Writes `contents` to a temporary file beside `path` (whose directory must
-    /// exist); nothing changes at `path` until [`AtomicBatch::commit`]. The file is
-    /// closed at once, so a batch of any size holds no file descriptors.
-    pub fn stage(&self, path: &Path, contents: &[u8]) -> Result<(), Error> {
+    /// exist), to replace `path` at [`AtomicBatch::commit`] if it still holds
+    /// `original` then; nothing changes at `path` before. The file is closed at once,
+    /// so a batch of any size holds no file descriptors.
+    pub fn stage(&self, path: &Path, original: &[u8], contents: &[u8]) -> Result<(), Error> {
         let failed = |err| storage_error("write", path, err);
         let mut temp = temp_file_in(parent_of(path)).map_err(failed)?;
         temp.write_all(contents).map_err(failed)?;
-        let staged = (temp.into_temp_path(), path.to_path_buf());
+        let staged = Staged {
+            temp: temp.into_temp_path(),
+            target: path.to_path_buf(),
+            expected: fingerprint(original),
+        };
         self.staged
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -203,26 +227,47 @@ impl AtomicBatch {
             .staged
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Err(err) = sync_file_systems(staged.iter().map(|(temp, _)| &**temp)) {
+        if let Err(err) = sync_file_systems(staged.iter().map(|staged| &*staged.temp)) {
             return staged
                 .into_iter()
-                .map(|(_, path)| {
+                .map(|Staged { target, .. }| {
                     let err = io::Error::new(err.kind(), format!("syncing the batch: {err}"));
-                    let failed = storage_error("write", &path, err);
-                    (path, Err(failed))
+                    let failed = storage_error("write", &target, err);
+                    (target, Err(failed))
                 })
                 .collect();
         }
         staged
             .into_iter()
-            .map(|(temp, path)| {
-                let result = temp
-                    .persist(&path)
-                    .map_err(|err| storage_error("write", &path, err.error));
-                (path, result)
-            })
+            .map(
+                |Staged {
+                     temp,
+                     target,
+                     expected,
+                 }| {
+                    // A small window remains between this check and the rename; it closes
+                    // the one that matters, a whole run's length between read and write.
+                    let result = match fs::read(&target) {
+                        Ok(now) if fingerprint(&now) == expected => temp
+                            .persist(&target)
+                            .map(drop)
+                            .map_err(|err| storage_error("write", &target, err.error)),
+                        Ok(_) => Err(changed_under_us(&target, "it changed")),
+                        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                            Err(changed_under_us(&target, "it was removed"))
+                        }
+                        Err(err) => Err(storage_error("read", &target, err)),
+                    };
+                    (target, result)
+                },
+            )
             .collect()
     }
+}
+
+fn changed_under_us(path: &Path, what: &str) -> Error {
+    let reason = format!("{what} after it was read, so it was left alone; run again");
+    storage_error("replace", path, io::Error::other(reason))
 }
 
 /// Flushes the file systems that hold `files` to disk: one `syncfs` per file system on
@@ -320,6 +365,43 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_never_replaces_a_file_that_changed_or_vanished_after_it_was_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (changed, removed, kept) = (
+            dir.path().join("changed.json"),
+            dir.path().join("removed.json"),
+            dir.path().join("kept.json"),
+        );
+        for path in [&changed, &removed, &kept] {
+            fs::write(path, b"as read").expect("write");
+        }
+        let batch = AtomicBatch::new();
+        for path in [&changed, &removed, &kept] {
+            batch.stage(path, b"as read", b"normalized").expect("stage");
+        }
+        // Meanwhile, a re-recording and a deletion.
+        fs::write(&changed, b"re-recorded").expect("write");
+        fs::remove_file(&removed).expect("remove");
+        let results: std::collections::HashMap<_, _> = batch.commit().into_iter().collect();
+        assert_eq!(fs::read(&changed).expect("read"), b"re-recorded");
+        assert!(!removed.exists(), "a deleted recording does not come back");
+        assert_eq!(fs::read(&kept).expect("read"), b"normalized");
+        let text = results[&changed].as_ref().expect_err("skipped").to_string();
+        assert!(
+            text.contains("changed.json") && text.contains("changed after it was read"),
+            "{text}"
+        );
+        let text = results[&removed].as_ref().expect_err("skipped").to_string();
+        assert!(text.contains("removed after it was read"), "{text}");
+        assert!(results[&kept].is_ok());
+        assert_eq!(
+            fs::read_dir(dir.path()).expect("dir").count(),
+            2,
+            "no temporary files"
+        );
+    }
+
+    #[test]
     fn a_batch_replaces_only_at_commit_and_leaves_no_temp_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths: Vec<PathBuf> = (0..20)
@@ -330,7 +412,7 @@ mod tests {
         }
         let batch = AtomicBatch::new();
         for path in &paths {
-            batch.stage(path, b"new").expect("stage");
+            batch.stage(path, b"old", b"new").expect("stage");
         }
         for path in &paths {
             assert_eq!(fs::read(path).expect("read"), b"old", "not before commit");
@@ -348,8 +430,8 @@ mod tests {
         fs::create_dir(&blocked).expect("a directory in the way");
         fs::write(blocked.join("inside"), b"x").expect("non-empty");
         let batch = AtomicBatch::new();
-        batch.stage(&paths[1], b"second").expect("stage");
-        batch.stage(&blocked, b"never").expect("stage");
+        batch.stage(&paths[1], b"new", b"second").expect("stage");
+        batch.stage(&blocked, b"", b"never").expect("stage");
         let results = batch.commit();
         let (failed, ok): (Vec<_>, Vec<_>) = results.iter().partition(|(_, r)| r.is_err());
         assert_eq!(ok.len(), 1);
@@ -365,7 +447,7 @@ mod tests {
 
         // A batch dropped before its commit replaces nothing and cleans up.
         let batch = AtomicBatch::new();
-        batch.stage(&paths[0], b"newer").expect("stage");
+        batch.stage(&paths[0], b"new", b"newer").expect("stage");
         drop(batch);
         assert_eq!(fs::read(&paths[0]).expect("read"), b"new");
         assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), paths.len());

@@ -9,6 +9,55 @@ use futures::StreamExt;
 use crate::client::{ApiResponse, ResponseBody};
 use crate::error::Error;
 
+/// The environment variable that sets the time limit of the real transports, in
+/// seconds of silence (`600`, `2.5`); `0` or `none` for no limit.
+pub const TIMEOUT_ENV: &str = "TEST_INFERENCE_TIMEOUT";
+
+/// The time limit when neither a client's builder nor [`TIMEOUT_ENV`] sets one: five
+/// minutes of silence. A CPU model that is slow but working sends its first token, or
+/// its next one, well within it; a server that accepted the connection and never
+/// answers no longer hangs a test forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The limit a transport applies: `explicit` (from its builder) if set, else
+/// [`TIMEOUT_ENV`], else [`DEFAULT_TIMEOUT`]. `None` is no limit.
+///
+/// An unreadable [`TIMEOUT_ENV`] is an [`Error::Config`] naming the value and what is
+/// accepted.
+pub fn configured(explicit: Option<Duration>) -> Result<Option<Duration>, Error> {
+    if explicit.is_some() {
+        return Ok(explicit);
+    }
+    match std::env::var(TIMEOUT_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(Some(DEFAULT_TIMEOUT)),
+        Err(std::env::VarError::NotUnicode(_)) => Err(bad_timeout("(not UTF-8)")),
+        Ok(text) => parse_seconds(&text),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Option<Duration>, Error> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(Some(DEFAULT_TIMEOUT));
+    }
+    if trimmed.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match trimmed.parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(seconds) => Duration::try_from_secs_f64(seconds)
+            .map(Some)
+            .map_err(|_| bad_timeout(text)),
+        Err(_) => Err(bad_timeout(text)),
+    }
+}
+
+fn bad_timeout(value: &str) -> Error {
+    Error::Config(format!(
+        "{TIMEOUT_ENV}={value:?} is not a time limit: give seconds of silence (such as 600 or 2.5), or 0 or none for no limit"
+    ))
+}
+
 /// Runs `call` under `limit`: the response (a single body, or a stream's start) must
 /// arrive within `limit`, and then each chunk of a stream within `limit` of the one
 /// before. With `None` there is no limit.
@@ -63,6 +112,29 @@ mod tests {
         .await
         .expect("starts");
         response.into_stream().expect("stream").collect().await
+    }
+
+    #[test]
+    fn limits_are_read_as_seconds_and_bad_ones_are_named() {
+        assert_eq!(
+            parse_seconds("600").ok(),
+            Some(Some(Duration::from_secs(600)))
+        );
+        assert_eq!(
+            parse_seconds(" 2.5 ").ok(),
+            Some(Some(Duration::from_millis(2500)))
+        );
+        assert_eq!(parse_seconds("0").ok(), Some(None));
+        assert_eq!(parse_seconds("none").ok(), Some(None));
+        assert_eq!(parse_seconds("").ok(), Some(Some(DEFAULT_TIMEOUT)));
+        for bad in ["ten", "-5", "1e400"] {
+            let err = parse_seconds(bad).expect_err(bad).to_string();
+            assert!(err.contains(TIMEOUT_ENV) && err.contains(bad), "{err}");
+        }
+        assert_eq!(
+            configured(Some(Duration::from_secs(1))).ok(),
+            Some(Some(Duration::from_secs(1)))
+        );
     }
 
     #[tokio::test(start_paused = true)]

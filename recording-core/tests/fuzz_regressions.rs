@@ -34,9 +34,7 @@ fn the_recording_reader_survives_every_kept_input_and_real_recordings() {
     let mut inputs = regressions("read_recording");
     let kept = inputs.len();
     inputs.extend(files_in(&root.join("../tests/recordings/responses")));
-    inputs.extend(files_in(
-        &root.join("../../shared/fixtures/llama-stack-recordings"),
-    ));
+    inputs.extend(files_in(&root.join("../tests/fixtures/llama-stack")));
     assert!(kept > 0, "no kept fuzz inputs were found");
     assert!(inputs.len() > kept + 10, "no real recordings were found");
     for input in inputs {

@@ -4,7 +4,7 @@
 //! No real Ollama can be installed here. This stand-in speaks Ollama's HTTP framing
 //! (JSON bodies, `application/x-ndjson` streams written a line at a time, Ollama's
 //! `{"error": ...}` bodies) and answers with Ollama's own bytes, captured by
-//! llama-stack's recorder in `shared/fixtures/llama-stack-recordings/`. It exercises
+//! llama-stack's recorder in `tests/fixtures/llama-stack/`. It exercises
 //! `OllamaClient`'s real HTTP path; it is not Ollama, and the tests say so.
 
 use std::fs;
@@ -17,9 +17,9 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The captured fixture files, beside the repository in `shared/`.
+/// The captured fixture files, committed in `tests/fixtures/llama-stack/`.
 pub fn fixtures_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/llama-stack-recordings")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/llama-stack")
 }
 
 fn fixture(name: &str) -> RecordingFile {

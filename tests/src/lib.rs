@@ -8,6 +8,7 @@
 pub mod captured_ollama;
 pub mod faulty_server;
 pub mod llama_server;
+pub mod numbers;
 pub mod ollama_requests;
 pub mod requests;
 pub mod synthetic;

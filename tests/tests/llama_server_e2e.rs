@@ -61,7 +61,7 @@ async fn run_suite(completions: &dyn InferenceClient, embeddings: &dyn Inference
         .expect("embeddings");
     let models = completions.list_models().await.expect("models");
     let rejected = match completions.completion(requests::rejected()).await {
-        Err(Error::Api { status, body }) => (status, body),
+        Err(Error::Api { status, body, .. }) => (status, body),
         other => panic!("the server should reject an over-long prompt, got {other:?}"),
     };
     Results {

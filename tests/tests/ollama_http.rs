@@ -105,7 +105,7 @@ async fn ollama_error_bodies_are_api_errors_and_are_recorded() {
         .dir(dir.path());
     for _ in 0..2 {
         match recorder.show_model_info("nope").await {
-            Err(Error::Api { status, body }) => {
+            Err(Error::Api { status, body, .. }) => {
                 assert_eq!(status, 404);
                 assert_eq!(body["error"], "model 'nope' not found");
             }
@@ -133,7 +133,9 @@ async fn an_error_line_mid_stream_ends_the_stream_with_an_api_error() {
     assert_eq!(items.len(), 3);
     assert!(items[..2].iter().all(Result::is_ok));
     match &items[2] {
-        Err(Error::Api { status: 500, body }) => {
+        Err(Error::Api {
+            status: 500, body, ..
+        }) => {
             assert_eq!(
                 body["error"],
                 "an error was encountered while running the model"

@@ -126,7 +126,7 @@ async fn model_list() {
 #[tokio::test]
 async fn a_rejected_request_replays_as_the_same_api_error() {
     match completions().completion(requests::rejected()).await {
-        Err(Error::Api { status, body }) => {
+        Err(Error::Api { status, body, .. }) => {
             assert_eq!(status, 400);
             let message = body["error"]["message"].as_str().unwrap_or_default();
             assert!(!message.is_empty(), "{body}");

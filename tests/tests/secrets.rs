@@ -146,6 +146,8 @@ async fn credentials_never_reach_disk_errors_logs_or_panics() {
             .timeout(Duration::from_secs(2)),
     )
     .mode(Mode::Record)
+    // A 401 is not recorded by default; recorded here, its body is checked too.
+    .record_errors([401])
     .dir(dir.path());
     exposure.add("the OpenAI recorder (Debug)", format!("{openai:?}"));
     openai

@@ -4,7 +4,7 @@
 //! missing one is not created.
 //!
 //! The server is `FaultyServer`, a loopback HTTP server that answers with real
-//! captured bodies (from `shared/fixtures/llama-stack-recordings/`) and then fails on
+//! captured bodies (from `tests/fixtures/llama-stack/`) and then fails on
 //! purpose; the clients are the real `OpenAiClient` and `OllamaClient`.
 
 use std::collections::BTreeMap;

@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub enum Reply {
     Json(Value),
     Chunks(Vec<Item>),
+    /// Chunks that arrive one scheduler turn apart, as from a network.
+    SlowChunks(Vec<Item>),
     ApiError(u16, Value),
     TransportError,
 }
@@ -36,7 +38,7 @@ impl Item {
     pub fn into_result(self) -> Result<Value, Error> {
         match self {
             Item::Chunk(value) => Ok(value),
-            Item::ApiError(status, body) => Err(Error::Api { status, body }),
+            Item::ApiError(status, body) => Err(Error::api(status, body)),
             Item::TransportError => Err(Error::Transport("connection reset".into())),
         }
     }
@@ -102,22 +104,33 @@ impl InferenceClient for Scripted {
                 body["created"] = json!(1_700_000_000 + n);
                 Ok(ApiResponse::json(body))
             }
-            Reply::Chunks(items) => {
-                let items: Vec<_> = items
-                    .into_iter()
-                    .map(|item| {
-                        item.into_result().map(|mut chunk| {
-                            chunk["id"] = json!(format!("live-{n}"));
-                            chunk
-                        })
-                    })
-                    .collect();
-                Ok(ApiResponse::stream(Box::pin(futures::stream::iter(items))))
+            Reply::SlowChunks(items) => {
+                let items = stamped(items, n);
+                let slow = futures::stream::iter(items).then(|item| async move {
+                    tokio::task::yield_now().await;
+                    item
+                });
+                Ok(ApiResponse::stream(Box::pin(slow)))
             }
-            Reply::ApiError(status, body) => Err(Error::Api { status, body }),
+            Reply::Chunks(items) => Ok(ApiResponse::stream(Box::pin(futures::stream::iter(
+                stamped(items, n),
+            )))),
+            Reply::ApiError(status, body) => Err(Error::api(status, body)),
             Reply::TransportError => Err(Error::Transport("connection refused".into())),
         }
     }
+}
+
+fn stamped(items: Vec<Item>, n: usize) -> Vec<Result<Value, Error>> {
+    items
+        .into_iter()
+        .map(|item| {
+            item.into_result().map(|mut chunk| {
+                chunk["id"] = json!(format!("live-{n}"));
+                chunk
+            })
+        })
+        .collect()
 }
 
 pub fn chat(content: &str) -> ApiRequest {
