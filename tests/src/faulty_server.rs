@@ -41,6 +41,18 @@ pub enum Behaviour {
     },
     /// An error status with `body` as `application/json`.
     Status(u16, String),
+    /// Any status with any content type and extra header lines (`Retry-After: 30`):
+    /// a proxy's HTML page, a rate limit.
+    Page {
+        /// The HTTP status.
+        status: u16,
+        /// Such as `text/html`.
+        content_type: &'static str,
+        /// Extra header lines, without line ends.
+        headers: Vec<&'static str>,
+        /// The body.
+        body: String,
+    },
     /// No answer at all: the request is read and the connection held open.
     Hang,
 }
@@ -156,6 +168,21 @@ async fn serve(
                 }
                 StreamEnd::Hang => hold(socket).await,
             }
+        }
+        Behaviour::Page {
+            status,
+            content_type,
+            headers,
+            body,
+        } => {
+            let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
+            let response = format!(
+                "HTTP/1.1 {status} Status\r\nContent-Type: {content_type}\r\n{extra}\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
         }
         Behaviour::Hang => hold(socket).await,
     }
