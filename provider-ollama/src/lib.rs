@@ -25,6 +25,7 @@
 mod api;
 mod client;
 mod normalize;
+pub mod wire;
 
 pub use api::{
     LegacyEmbeddingsRequest, LegacyEmbeddingsResponse, OllamaApi, RunningModel, RunningModels,

@@ -12,6 +12,7 @@ use futures::{Stream, StreamExt};
 use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
 };
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use crate::normalize::OpenAiNormalizer;
@@ -38,7 +39,11 @@ pub const PROVIDER: &str = "openai";
 #[derive(Clone)]
 pub struct OpenAiClient {
     http: reqwest::Client,
-    config: OpenAIConfig,
+    /// The base URL, `/v1` included.
+    base: String,
+    /// Authorization, organization and project, as async-openai sends them.
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
     normalizer: Arc<OpenAiNormalizer>,
     timeout: Option<Duration>,
 }
@@ -49,12 +54,32 @@ impl OpenAiClient {
     /// Requests are not retried: in record mode a retry would hide what the server
     /// really answered, and in tests a failure should show at once.
     pub fn new(config: OpenAIConfig) -> OpenAiClient {
-        // reqwest's rustls needs a process-wide crypto provider; ring is the one this
-        // crate builds. If the application installed another first, that one stays.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        OpenAiClient::install_crypto();
+        let query = config.query().into_iter();
         OpenAiClient {
             http: reqwest::Client::new(),
-            config,
+            base: config.api_base().to_owned(),
+            headers: config.headers(),
+            query: query.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            normalizer: Arc::new(OpenAiNormalizer),
+            timeout: None,
+        }
+    }
+
+    /// reqwest's rustls needs a process-wide crypto provider; ring is the one this
+    /// crate builds. If the application installed another first, that one stays.
+    pub(crate) fn install_crypto() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+
+    /// A client that sends to `base` with exactly `headers`: what an app's own
+    /// async-openai client put on its request, for the HTTP service to forward.
+    pub(crate) fn forwarding(http: reqwest::Client, base: String, headers: HeaderMap) -> Self {
+        OpenAiClient {
+            http,
+            base,
+            headers,
+            query: Vec::new(),
             normalizer: Arc::new(OpenAiNormalizer),
             timeout: None,
         }
@@ -87,15 +112,17 @@ impl OpenAiClient {
     }
 
     fn api_base(&self) -> &str {
-        self.config.api_base()
+        &self.base
     }
 
     /// Where `endpoint` is: below the base URL for `/v1/...` paths (so a base without
     /// `/v1`, such as a gateway's, still works), below the server root otherwise.
     fn url(&self, endpoint: &str) -> String {
         match endpoint.strip_prefix("/v1") {
-            Some(rest) if rest.starts_with('/') => self.config.url(rest),
-            _ => format!("{}{endpoint}", root(self.api_base())),
+            Some(rest) if rest.starts_with('/') => {
+                format!("{}{rest}", self.base.trim_end_matches('/'))
+            }
+            _ => format!("{}{endpoint}", root(&self.base)),
         }
     }
 }
@@ -150,8 +177,8 @@ impl OpenAiClient {
             Method::Post => self.http.post(url),
             Method::Delete => self.http.delete(url),
         }
-        .headers(self.config.headers())
-        .query(&self.config.query());
+        .headers(self.headers.clone())
+        .query(&self.query);
         let builder = if request.body.is_null() {
             builder
         } else {

@@ -31,7 +31,9 @@
 
 mod api;
 mod client;
+mod http_service;
 mod normalize;
+pub mod wire;
 
 pub use api::OpenAiApi;
 pub use async_openai::config::OpenAIConfig;
@@ -39,6 +41,7 @@ pub use async_openai::config::OpenAIConfig;
 /// separate dependency on the same version.
 pub use async_openai::types;
 pub use client::{OpenAiClient, PROVIDER, stream_is_complete};
+pub use http_service::RecordingHttpService;
 pub use normalize::OpenAiNormalizer;
 pub use recording_core::TypedStream;
 

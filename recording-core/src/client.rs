@@ -152,9 +152,9 @@ pub enum ResponseBody {
 
 /// A replayed body as the recording's JSON text: a single body, or a stream's chunks
 /// and the API error that ended the stream, if one did.
-pub struct RecordedBody(Recorded);
+pub struct RecordedBody(pub(crate) Recorded);
 
-enum Recorded {
+pub(crate) enum Recorded {
     Json(Box<RawValue>),
     Stream {
         chunks: Vec<Box<RawValue>>,

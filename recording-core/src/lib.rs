@@ -40,6 +40,7 @@ mod recording;
 pub mod scope;
 pub mod store;
 pub mod timeout;
+pub mod wire;
 
 pub use client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,

@@ -199,6 +199,20 @@ impl<C> Recording<C> {
         self.scope.as_deref()
     }
 
+    /// The same recorder (mode, directory, scope, error policy, and the dropped
+    /// streams it is still reading) around another client. The HTTP fronts keep one
+    /// recorder and wrap each request's own transport in it.
+    pub fn with_inner<D>(&self, inner: D) -> Recording<D> {
+        Recording {
+            inner,
+            mode: self.mode,
+            store: self.store.clone(),
+            scope: self.scope.clone(),
+            recorded_errors: self.recorded_errors.clone(),
+            draining: self.draining.clone(),
+        }
+    }
+
     /// The wrapped client.
     pub fn inner(&self) -> &C {
         &self.inner

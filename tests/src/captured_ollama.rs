@@ -115,6 +115,19 @@ async fn serve(mut socket: TcpStream) {
             "application/json; charset=utf-8",
             vec![fixture_body("e96152610712.json").to_string()],
         ),
+        // No real /api/chat answer was captured; the stand-in gives the captured
+        // generate answers in chat's shape (the text as `message.content`), which is
+        // how Ollama's chat answers differ from its generate answers.
+        ["POST", "/api/chat"] if streaming => (
+            "200 OK",
+            "application/x-ndjson",
+            chunk_lines(&as_chat(&fixture_body("80e4404d8987.json"))),
+        ),
+        ["POST", "/api/chat"] => (
+            "200 OK",
+            "application/json; charset=utf-8",
+            vec![as_chat(&fixture_body("e96152610712.json")).to_string()],
+        ),
         ["POST", "/api/embed"] => (
             "200 OK",
             "application/json; charset=utf-8",
@@ -165,6 +178,31 @@ async fn serve(mut socket: TcpStream) {
         }
     }
     let _ = socket.shutdown().await;
+}
+
+/// A captured generate answer (a body, or an array of chunks) in `/api/chat`'s shape:
+/// `response` becomes `message: {role: "assistant", content}`, the rest stays.
+pub fn as_chat(generate: &Value) -> Value {
+    match generate {
+        Value::Array(chunks) => Value::Array(chunks.iter().map(as_chat).collect()),
+        Value::Object(map) => {
+            let mut chat = serde_json::Map::new();
+            for (key, value) in map {
+                match key.as_str() {
+                    "response" => {
+                        let message = serde_json::json!({"role": "assistant", "content": value});
+                        chat.insert("message".into(), message);
+                    }
+                    "context" => {}
+                    _ => {
+                        chat.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            Value::Object(chat)
+        }
+        other => other.clone(),
+    }
 }
 
 /// A captured stream as NDJSON lines.

@@ -1,0 +1,187 @@
+//! `RecordingHttpService`: async-openai's own `Client` records and replays, with its
+//! call sites unchanged: the service takes the place of its HTTP transport.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use recording_core::wire::{WireBody, WireResponse, encode};
+use recording_core::{ApiRequest, Error, InferenceClient, Method, Recording};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use serde_json::Value;
+
+use crate::OpenAiClient;
+use crate::wire::WIRE;
+
+/// A tower service for async-openai's [`Client::with_http_service`]: every request the
+/// client makes goes through the recorder, in the mode and directory of
+/// [`Recording::from_env`] (or the recorder given to [`RecordingHttpService::new`]).
+///
+/// An app keeps `async_openai::Client` and every call site; only its construction in
+/// tests changes. Replay needs no server and opens no socket. In a recording mode the
+/// request is forwarded to the URL and with the headers the client built (its base
+/// URL and key), through [`OpenAiClient`]'s transport, so streams are recorded chunk by
+/// chunk and checked for completeness exactly as everywhere else. Recordings are the
+/// same files, with the same keys, as those of the typed API and the recording server.
+///
+/// ```no_run
+/// use async_openai::{Client, config::OpenAIConfig};
+/// use provider_openai::RecordingHttpService;
+///
+/// # fn run() -> Result<(), recording_core::Error> {
+/// let client = Client::with_config(OpenAIConfig::new().with_api_base("http://127.0.0.1:8080/v1"))
+///     .with_http_service(RecordingHttpService::from_env()?);
+/// // client.chat().create(request).await? as before.
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The endpoint of a request is its URL's path from `/v1` on (`/v1/chat/completions`),
+/// so a base URL with a prefix (`https://gateway/openai/v1`) records under the same
+/// keys as any other. Bodies must be JSON (multipart uploads are not recorded: they
+/// fail with a clear error). The recorder's own failures (a replay miss, a storage
+/// error) reach the app as async-openai's `ApiError` with a message that says what
+/// happened, with status 404 for a miss.
+///
+/// [`Client::with_http_service`]: async_openai::Client::with_http_service
+#[derive(Clone, Debug)]
+pub struct RecordingHttpService {
+    recorder: Recording<()>,
+    http: reqwest::Client,
+}
+
+impl RecordingHttpService {
+    /// A service with the mode from `TEST_INFERENCE_MODE` and the directory from
+    /// `TEST_RECORDING_DIR`, as [`Recording::from_env`] reads them.
+    pub fn from_env() -> Result<RecordingHttpService, Error> {
+        Ok(RecordingHttpService::new(Recording::from_env(())?))
+    }
+
+    /// A service that records and replays as `recorder` does (its mode, directory,
+    /// scope and error policy; its inner client is not used).
+    pub fn new<C>(recorder: Recording<C>) -> RecordingHttpService {
+        OpenAiClient::install_crypto();
+        RecordingHttpService {
+            recorder: recorder.with_inner(()),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The recorder this service records with.
+    pub fn recorder(&self) -> &Recording<()> {
+        &self.recorder
+    }
+
+    async fn answer(self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
+        let request = factory.build().await?;
+        let (base, endpoint) = split_url(request.url());
+        let method = match request.method().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "DELETE" => Method::Delete,
+            other => {
+                return Err(OpenAIError::InvalidArgument(format!(
+                    "the recorder does not record {other} requests"
+                )));
+            }
+        };
+        let body = match request.body().and_then(|body| body.as_bytes()) {
+            Some(bytes) if !bytes.is_empty() => serde_json::from_slice(bytes).map_err(|err| {
+                OpenAIError::InvalidArgument(format!(
+                    "the recorder records JSON bodies; {method} {endpoint} sent another ({err})"
+                ))
+            })?,
+            _ => Value::Null,
+        };
+        let mut headers = request.headers().clone();
+        headers.remove(CONTENT_TYPE);
+        headers.remove(CONTENT_LENGTH);
+        let upstream = OpenAiClient::forwarding(self.http.clone(), base, headers);
+        let result = self
+            .recorder
+            .with_inner(upstream)
+            .send(ApiRequest {
+                method,
+                endpoint,
+                body,
+            })
+            .await;
+        into_reqwest(encode(&WIRE, result))
+    }
+}
+
+/// A URL's base (up to and including `/v1`) and the endpoint below it (`/v1/...`).
+/// Without a `/v1` segment the base is the origin and the endpoint the whole path.
+fn split_url(url: &reqwest::Url) -> (String, String) {
+    let path = url.path();
+    let origin = url.origin().ascii_serialization();
+    match path
+        .find("/v1/")
+        .or_else(|| path.ends_with("/v1").then(|| path.len() - 3))
+    {
+        Some(at) => (
+            format!("{origin}{}", &path[..at + 3]),
+            path[at..].to_owned(),
+        ),
+        None => (origin, path.to_owned()),
+    }
+}
+
+fn into_reqwest(wire: WireResponse) -> Result<reqwest::Response, OpenAIError> {
+    let body = match wire.body {
+        WireBody::Full(bytes) => reqwest::Body::from(bytes),
+        WireBody::Stream(chunks) => reqwest::Body::wrap_stream(chunks),
+    };
+    let response = http::Response::builder()
+        .status(wire.status)
+        .header(CONTENT_TYPE, wire.content_type)
+        .body(body)
+        .map_err(|err| OpenAIError::InvalidArgument(format!("cannot build a response: {err}")))?;
+    Ok(reqwest::Response::from(response))
+}
+
+type ResponseFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+impl tower_service::Service<HttpRequestFactory> for RecordingHttpService {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), OpenAIError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> ResponseFuture {
+        Box::pin(self.clone().answer(factory))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_at_v1() {
+        let split = |url: &str| split_url(&reqwest::Url::parse(url).expect("url"));
+        assert_eq!(
+            split("http://127.0.0.1:8080/v1/chat/completions"),
+            (
+                "http://127.0.0.1:8080/v1".into(),
+                "/v1/chat/completions".into()
+            )
+        );
+        assert_eq!(
+            split("https://gw.example/openai/v1/embeddings?x=1"),
+            (
+                "https://gw.example/openai/v1".into(),
+                "/v1/embeddings".into()
+            )
+        );
+        assert_eq!(
+            split("http://127.0.0.1:9/health"),
+            ("http://127.0.0.1:9".into(), "/health".into())
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Responses as HTTP answers: what the fronts that speak HTTP (the recording server,
+//! async-openai's HTTP service) send back, the way the provider's own server writes
+//! it.
+//!
+//! The framing belongs to the provider crates, which implement [`WireFormat`]: an
+//! OpenAI-compatible stream is server-sent events ending in `data: [DONE]`, an Ollama
+//! stream is NDJSON. [`encode`] turns the engine's answer into a [`WireResponse`] with
+//! it, so a front only routes and copies bytes.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+
+use crate::client::{ApiResponse, Recorded, RecordedBody, ResponseBody};
+use crate::error::Error;
+
+/// An HTTP answer: status, content type and body.
+pub struct WireResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body, whole or as a stream of framed chunks.
+    pub body: WireBody,
+}
+
+/// The body of a [`WireResponse`].
+pub enum WireBody {
+    /// A body sent whole.
+    Full(Vec<u8>),
+    /// A streamed body, one framed chunk per item. An `Err` item is a failure after
+    /// the status was sent: the front aborts the connection, so the client sees a
+    /// stream cut short, never a complete one.
+    Stream(Pin<Box<dyn Stream<Item = Result<Vec<u8>, Error>> + Send>>),
+}
+
+/// How a provider writes its answers on the wire.
+pub trait WireFormat: Send + Sync + 'static {
+    /// The content type of a stream, such as `text/event-stream`.
+    fn stream_content_type(&self) -> &'static str;
+
+    /// Appends one chunk, given as compact JSON text, framed.
+    fn frame_chunk(&self, json: &str, out: &mut Vec<u8>);
+
+    /// Appends the end of a stream whose last chunk was `last` (compact JSON text),
+    /// such as `data: [DONE]`; nothing where the format has no end marker.
+    fn frame_end(&self, last: Option<&str>, out: &mut Vec<u8>);
+
+    /// The body of an error that the recorder itself reports (a replay miss, a
+    /// missing upstream), in the provider's error shape. `kind` is a short
+    /// machine-readable name such as `replay_miss`.
+    fn error_body(&self, message: &str, kind: &str) -> Value;
+}
+
+/// The HTTP status and error kind for an error that is not the server's own answer.
+fn status_of(err: &Error) -> (u16, &'static str) {
+    match err {
+        // Not found, and not worth a client's retry (SDKs retry 5xx and 429).
+        Error::ReplayMiss(_) => (404, "replay_miss"),
+        Error::Config(_) => (400, "recorder_configuration"),
+        Error::Transport(_) => (502, "upstream_failure"),
+        _ => (500, "recorder_failure"),
+    }
+}
+
+/// The answer to `result` in `format`: a recorded or live JSON body with status 200,
+/// a stream framed chunk by chunk, an API error with its own status and body, or an
+/// error of the recorder's own in the provider's error shape.
+pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error>) -> WireResponse {
+    let response = match result {
+        Ok(response) => response,
+        Err(err) => return encode_error(format, err),
+    };
+    match response.body {
+        ResponseBody::Json(value) => json(200, &value),
+        ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
+            let mut body = Vec::with_capacity(raw.get().len());
+            minify(raw.get(), &mut body);
+            full(200, "application/json", body)
+        }
+        ResponseBody::Stream(chunks) => {
+            let texts = chunks.map(|chunk| chunk.map(|value| value.to_string()));
+            stream(format, texts)
+        }
+        ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+            let texts = chunks.into_iter().map(|raw| {
+                let mut text = Vec::with_capacity(raw.get().len());
+                minify(raw.get(), &mut text);
+                // Minifying valid JSON text keeps it valid UTF-8.
+                Ok(String::from_utf8_lossy(&text).into_owned())
+            });
+            stream(format, futures::stream::iter(texts.chain(tail.map(Err))))
+        }
+    }
+}
+
+fn encode_error(format: &dyn WireFormat, err: Error) -> WireResponse {
+    match err {
+        Error::Api { status, body, .. } => match body {
+            // A text body (an HTML page, a plain message) goes back as text.
+            Value::String(text) => full(status, "text/plain; charset=utf-8", text.into_bytes()),
+            body => json(status, &body),
+        },
+        other => {
+            let (status, kind) = status_of(&other);
+            json(status, &format.error_body(&other.to_string(), kind))
+        }
+    }
+}
+
+fn json(status: u16, value: &Value) -> WireResponse {
+    full(status, "application/json", value.to_string().into_bytes())
+}
+
+fn full(status: u16, content_type: &'static str, body: Vec<u8>) -> WireResponse {
+    WireResponse {
+        status,
+        content_type,
+        body: WireBody::Full(body),
+    }
+}
+
+/// Frames a stream of chunk texts; an API error at the end is framed as the
+/// provider's error event (in its body's shape), any other error aborts.
+fn stream<S>(format: &'static dyn WireFormat, texts: S) -> WireResponse
+where
+    S: Stream<Item = Result<String, Error>> + Send + 'static,
+{
+    let state = (Box::pin(texts), None::<String>, false);
+    let framed = futures::stream::unfold(state, move |(mut texts, mut last, ended)| async move {
+        if ended {
+            return None;
+        }
+        let mut out = Vec::new();
+        match texts.next().await {
+            Some(Ok(text)) => {
+                format.frame_chunk(&text, &mut out);
+                last = Some(text);
+                Some((Ok(out), (texts, last, false)))
+            }
+            Some(Err(Error::Api { body, .. })) => {
+                format.frame_chunk(&body.to_string(), &mut out);
+                Some((Ok(out), (texts, last, true)))
+            }
+            Some(Err(other)) => Some((Err(other), (texts, last, true))),
+            None => {
+                format.frame_end(last.as_deref(), &mut out);
+                Some((Ok(out), (texts, last, true)))
+            }
+        }
+    });
+    WireResponse {
+        status: 200,
+        content_type: format.stream_content_type(),
+        body: WireBody::Stream(Box::pin(framed)),
+    }
+}
+
+/// Appends `json` without the whitespace between its tokens: recordings are pretty
+/// printed, and a framed chunk must be one line (an SSE `data:` line, an NDJSON line).
+/// Strings are copied as they are, escapes included.
+pub fn minify(json: &str, out: &mut Vec<u8>) {
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in json.as_bytes() {
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            in_string = byte == b'"';
+            out.push(byte);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minify_drops_whitespace_between_tokens_only() {
+        let mut out = Vec::new();
+        minify(
+            "{\n  \"a b\": [1, \"x \\\" y\"],\n  \"c\":\t{}\n}",
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#"{"a b":[1,"x \" y"],"c":{}}"#
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! The recording engine behind an address: an HTTP server on 127.0.0.1 that answers
+//! like an OpenAI-compatible server on `/v1/*` and like Ollama on `/api/*`, from
+//! recordings, and records what it forwards to the real servers.
+//!
+//! Any client that takes a base URL uses it unchanged: async-openai's `Client`,
+//! ollama-rs's `Ollama`, the OpenAI Python and JS SDKs, curl. The server is a front on
+//! the same [`Recording`] engine as the typed API, with the same files and keys, so a
+//! recording made through either replays through the other.
+//!
+//! ```no_run
+//! use recording_server::RecordingServer;
+//!
+//! # async fn run() -> Result<(), recording_core::Error> {
+//! // Replay (the default): no upstream needed.
+//! let server = RecordingServer::from_env()?.start().await?;
+//! let config = async_openai::config::OpenAIConfig::new().with_api_base(server.openai_url());
+//! let client = async_openai::Client::with_config(config);
+//! // ... the app's own calls; the server stops when `server` is dropped.
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Per request, a header `X-Recording-Scope: <name>` records and replays that request
+//! under its own scope (see [`Recording::scope`]), so many tests can share one server.
+//! The provider crates own the wire formats (SSE for OpenAI, NDJSON for Ollama); this
+//! crate only routes.
+
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use provider_ollama::OllamaClient;
+use provider_openai::{OpenAIConfig, OpenAiClient};
+use recording_core::{Error, InferenceClient, Mode, Recording};
+use tokio::sync::oneshot;
+
+pub use routes::{MAX_BODY, SCOPE_HEADER};
+
+/// A recording server to start: its recorder's mode, directory and policy, its
+/// upstreams, and its address.
+#[derive(Debug, Clone)]
+pub struct RecordingServer {
+    recorder: Recording<()>,
+    openai: Option<OpenAIConfig>,
+    ollama: Option<String>,
+    bind: SocketAddr,
+    max_body: usize,
+}
+
+impl Default for RecordingServer {
+    fn default() -> Self {
+        RecordingServer::new()
+    }
+}
+
+impl RecordingServer {
+    /// A server in replay mode over the default directory, without upstreams, on
+    /// `127.0.0.1` and a free port.
+    pub fn new() -> RecordingServer {
+        RecordingServer {
+            recorder: Recording::new(()),
+            openai: None,
+            ollama: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_body: MAX_BODY,
+        }
+    }
+
+    /// A server with the mode from `TEST_INFERENCE_MODE` and the directory from
+    /// `TEST_RECORDING_DIR`, as [`Recording::from_env`] reads them.
+    pub fn from_env() -> Result<RecordingServer, Error> {
+        Ok(RecordingServer::new().recorder(Recording::from_env(())?))
+    }
+
+    /// Records and replays as `recorder` does: its mode, directory, scope (the default
+    /// for requests without a scope header) and error policy. Its client is not used.
+    pub fn recorder<C>(mut self, recorder: Recording<C>) -> RecordingServer {
+        self.recorder = recorder.with_inner(());
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: Mode) -> RecordingServer {
+        self.recorder = self.recorder.mode(mode);
+        self
+    }
+
+    /// Sets the recordings directory (the one that holds `responses/`).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> RecordingServer {
+        self.recorder = self.recorder.dir(dir);
+        self
+    }
+
+    /// Forwards `/v1/*` to the OpenAI-compatible server at `base_url` (with its `/v1`,
+    /// as the OpenAI SDKs take it), with the key from `OPENAI_API_KEY` unless
+    /// [`openai_api_key`](RecordingServer::openai_api_key) sets one. A client's own
+    /// `Authorization` header is not forwarded: the server holds the key.
+    pub fn openai_upstream(mut self, base_url: impl Into<String>) -> RecordingServer {
+        let config = self.openai.take().unwrap_or_default();
+        self.openai = Some(config.with_api_base(base_url));
+        self
+    }
+
+    /// The key sent to the OpenAI-compatible upstream.
+    pub fn openai_api_key(mut self, key: impl Into<String>) -> RecordingServer {
+        let config = self.openai.take().unwrap_or_default();
+        self.openai = Some(config.with_api_key(key));
+        self
+    }
+
+    /// Forwards `/api/*` to the Ollama at `host` (as `OLLAMA_HOST` takes it).
+    pub fn ollama_upstream(mut self, host: impl Into<String>) -> RecordingServer {
+        self.ollama = Some(host.into());
+        self
+    }
+
+    /// The address to listen on; `127.0.0.1:0` (a free port) by default.
+    pub fn bind(mut self, addr: SocketAddr) -> RecordingServer {
+        self.bind = addr;
+        self
+    }
+
+    /// The largest request body accepted, in bytes; [`MAX_BODY`] by default. A larger
+    /// one is answered `413 Payload Too Large`.
+    pub fn max_body(mut self, bytes: usize) -> RecordingServer {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(self) -> Result<RunningServer, Error> {
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .map_err(|err| Error::Config(format!("cannot listen on {}: {err}", self.bind)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|err| Error::Config(format!("cannot read the bound address: {err}")))?;
+        let openai: Arc<dyn InferenceClient> = match self.openai {
+            Some(config) => Arc::new(OpenAiClient::new(config)),
+            None => Arc::new(routes::NoUpstream::openai()),
+        };
+        let ollama: Arc<dyn InferenceClient> = match self.ollama {
+            Some(host) => Arc::new(OllamaClient::new(&host)),
+            None => Arc::new(routes::NoUpstream::ollama()),
+        };
+        let engines = routes::Engines {
+            openai: self.recorder.with_inner(openai),
+            ollama: self.recorder.with_inner(ollama),
+        };
+        let app = routes::router(engines, self.max_body);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        });
+        tracing::info!(%addr, mode = %self.recorder.current_mode(), dir = %self.recorder.recordings_dir().display(), "recording server listening");
+        Ok(RunningServer {
+            addr,
+            recorder: self.recorder,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running recording server. Dropping it stops it; [`RunningServer::stop`] also
+/// waits for in-flight requests and for streams still being recorded.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    recorder: Recording<()>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`: Ollama clients' base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/v1`: OpenAI clients' base URL.
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>`: what `ollama_rs::Ollama::from_url` and
+    /// `OLLAMA_HOST` take.
+    pub fn ollama_url(&self) -> String {
+        self.url()
+    }
+
+    /// The recorder the server records with.
+    pub fn recorder(&self) -> &Recording<()> {
+        &self.recorder
+    }
+
+    /// Waits until every stream a client dropped early has been read and recorded
+    /// (see [`Recording::finish_recording`]).
+    pub async fn finish_recording(&self) {
+        self.recorder.finish_recording().await;
+    }
+
+    /// Stops accepting connections, waits for in-flight requests to finish and for
+    /// streams still being recorded.
+    pub async fn stop(mut self) -> Result<(), Error> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => return Err(Error::Transport(format!("the server failed: {err}"))),
+                Err(err) => return Err(Error::Transport(format!("the server task failed: {err}"))),
+            }
+        }
+        self.recorder.finish_recording().await;
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
