@@ -6,6 +6,7 @@ use async_openai::types::chat::{
 use async_openai::types::completions::{CreateCompletionRequest, CreateCompletionResponse};
 use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
 use async_openai::types::models::ListModelResponse;
+use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 use async_trait::async_trait;
 use recording_core::{ApiRequest, Error, InferenceClient, TypedStream, decode};
 use serde_json::{Value, json};
@@ -114,6 +115,33 @@ pub trait OpenAiApi: InferenceClient {
             ))
             .await?;
         response.decode_json("embeddings response")
+    }
+
+    /// `POST /v1/responses`: the Responses API.
+    async fn response(&self, request: CreateResponse) -> Result<Response, Error> {
+        let response = self
+            .send(ApiRequest::post(
+                crate::RESPONSES,
+                ApiRequest::body_of(&request)?,
+            ))
+            .await?;
+        response.decode_json("response")
+    }
+
+    /// `POST /v1/responses` with `"stream": true` (set for you): typed stream events,
+    /// ending with `response.completed` (or `response.failed`, `response.incomplete`).
+    async fn response_stream(
+        &self,
+        mut request: CreateResponse,
+    ) -> Result<TypedStream<ResponseStreamEvent>, Error> {
+        request.stream = Some(true);
+        let response = self
+            .send(ApiRequest::post(
+                crate::RESPONSES,
+                ApiRequest::body_of(&request)?,
+            ))
+            .await?;
+        response.decode_stream("response stream event")
     }
 
     /// `GET /v1/models`. A bare array of models (as llama-stack's recorder stored model

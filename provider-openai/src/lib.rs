@@ -51,5 +51,7 @@ pub const CHAT_COMPLETIONS: &str = "/v1/chat/completions";
 pub const COMPLETIONS: &str = "/v1/completions";
 /// `POST`: embeddings.
 pub const EMBEDDINGS: &str = "/v1/embeddings";
+/// `POST`: the Responses API, streaming or not.
+pub const RESPONSES: &str = "/v1/responses";
 /// `GET`: the model list.
 pub const MODELS: &str = "/v1/models";

@@ -16,6 +16,12 @@ use serde_json::{Map, Value};
 /// - llama.cpp's model list: `created` → `0` on `data[*]` entries owned by `llamacpp`,
 ///   whose `created` is the time of the request. Other servers' model entries keep
 ///   theirs: there it is a real date that does not change between runs.
+/// - The Responses API (`object: "response"`, as a body or as the `response` of a
+///   stream event): `created_at` and `completed_at` → `0`, and each output item's ids
+///   → `{prefix}_rec-{hash[:12]}-{i}` (`msg_`, `fc_`, ...; `call_id` →
+///   `call_rec-{hash[:12]}-{i}`), `i` being the item's place in `output`. Stream
+///   events name items by `output_index` when the server sends it, else 0: llama.cpp
+///   sends none, and streams one item.
 ///
 /// The rules are idempotent.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,6 +58,7 @@ impl Normalizer for OpenAiNormalizer {
                 }
             }
         }
+        normalize_responses_api(short, map);
         if let Some(timings) = map.get_mut("timings").and_then(Value::as_object_mut) {
             zero_timings(timings);
         }
@@ -64,6 +71,66 @@ impl Normalizer for OpenAiNormalizer {
             }
         }
     }
+}
+
+fn normalize_responses_api(short: &str, map: &mut Map<String, Value>) {
+    if map.get("object").and_then(Value::as_str) == Some("response") {
+        normalize_response(short, map);
+    }
+    let is_event = map
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| kind.starts_with("response."));
+    if !is_event {
+        return;
+    }
+    if let Some(response) = map.get_mut("response").and_then(Value::as_object_mut) {
+        if response.contains_key("id") {
+            response.insert("id".into(), Value::String(format!("rec-{short}")));
+        }
+        normalize_response(short, response);
+    }
+    let index = map.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+    if let Some(item) = map.get_mut("item").and_then(Value::as_object_mut) {
+        normalize_item(short, index, item);
+    }
+    if let Some(id) = map.get_mut("item_id") {
+        rename_id(short, index, id);
+    }
+}
+
+/// A Responses API response object: its times and its output items' ids.
+fn normalize_response(short: &str, response: &mut Map<String, Value>) {
+    for key in ["created_at", "completed_at"] {
+        if response.get(key).is_some_and(Value::is_number) {
+            response.insert(key.into(), Value::from(0));
+        }
+    }
+    if let Some(output) = response.get_mut("output").and_then(Value::as_array_mut) {
+        for (i, item) in output.iter_mut().enumerate() {
+            if let Some(item) = item.as_object_mut() {
+                normalize_item(short, i as u64, item);
+            }
+        }
+    }
+}
+
+fn normalize_item(short: &str, index: u64, item: &mut Map<String, Value>) {
+    if let Some(id) = item.get_mut("id") {
+        rename_id(short, index, id);
+    }
+    if let Some(call_id) = item.get_mut("call_id").filter(|id| id.is_string()) {
+        *call_id = Value::String(format!("call_rec-{short}-{index}"));
+    }
+}
+
+/// `msg_Ab12...` → `msg_rec-{short}-{index}`: the prefix says what the id names.
+fn rename_id(short: &str, index: u64, id: &mut Value) {
+    let Some(text) = id.as_str() else {
+        return;
+    };
+    let prefix = text.split_once('_').map_or("item", |(prefix, _)| prefix);
+    *id = Value::String(format!("{prefix}_rec-{short}-{index}"));
 }
 
 fn normalize_tool_calls(short: &str, choice: u64, calls: &mut [Value]) {
@@ -83,5 +150,63 @@ fn zero_timings(timings: &mut Map<String, Value>) {
         if value.is_number() && (key.ends_with("_ms") || key.ends_with("_per_second")) {
             *value = Value::from(0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn normalized(mut body: Value) -> Value {
+        let ctx = NormalizeContext {
+            hash: "0123456789abcdef",
+            endpoint: "/v1/responses",
+        };
+        OpenAiNormalizer.normalize(&ctx, &mut body);
+        let once = body.clone();
+        OpenAiNormalizer.normalize(&ctx, &mut body);
+        assert_eq!(body, once, "idempotent");
+        body
+    }
+
+    #[test]
+    fn responses_api_ids_and_times_are_normalized_in_bodies_and_events() {
+        let body = normalized(json!({
+            "id": "resp_Ok29", "object": "response", "created_at": 17, "completed_at": 18,
+            "output": [
+                {"type": "message", "id": "msg_WDIx", "content": []},
+                {"type": "function_call", "id": "fc_9", "call_id": "call_x", "name": "f"}
+            ]
+        }));
+        assert_eq!(body["id"], "rec-0123456789ab");
+        assert_eq!(
+            (body["created_at"].clone(), body["completed_at"].clone()),
+            (json!(0), json!(0))
+        );
+        assert_eq!(body["output"][0]["id"], "msg_rec-0123456789ab-0");
+        assert_eq!(body["output"][1]["id"], "fc_rec-0123456789ab-1");
+        assert_eq!(body["output"][1]["call_id"], "call_rec-0123456789ab-1");
+
+        let event = normalized(json!({
+            "type": "response.completed",
+            "response": {"id": "resp_K", "object": "response", "created_at": 5,
+                         "output": [{"type": "message", "id": "msg_r"}]}
+        }));
+        assert_eq!(event["response"]["id"], "rec-0123456789ab");
+        assert_eq!(
+            event["response"]["output"][0]["id"],
+            "msg_rec-0123456789ab-0"
+        );
+        let delta = normalized(
+            json!({"type": "response.output_text.delta", "item_id": "msg_r", "delta": "hi"}),
+        );
+        assert_eq!(delta["item_id"], "msg_rec-0123456789ab-0");
+        let added = normalized(
+            json!({"type": "response.output_item.added", "output_index": 1,
+                                      "item": {"id": "fc_z", "call_id": "call_q"}}),
+        );
+        assert_eq!(added["item"]["id"], "fc_rec-0123456789ab-1");
+        assert_eq!(added["item"]["call_id"], "call_rec-0123456789ab-1");
     }
 }

@@ -31,6 +31,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use provider_ollama::OllamaClient;
 use provider_openai::{OpenAIConfig, OpenAiClient};
 use recording_core::{Error, InferenceClient, Mode, Recording};
@@ -155,6 +156,11 @@ impl RecordingServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
+            // Answers are written as they come (a stream's chunks one by one), so
+            // Nagle's algorithm would only hold small writes back.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -67,3 +67,14 @@ pub fn rejected() -> CreateCompletionRequest {
         .build()
         .expect("a valid request shape")
 }
+
+/// A short Responses API request.
+pub fn response(input: &str) -> provider_openai::types::responses::CreateResponse {
+    provider_openai::types::responses::CreateResponseArgs::default()
+        .model(MODEL)
+        .input(input)
+        .max_output_tokens(8u32)
+        .temperature(0.0)
+        .build()
+        .expect("a valid Responses API request")
+}

@@ -1,0 +1,170 @@
+//! The HTTP fronts: a chat completion replayed by an unchanged async-openai client
+//! through `RecordingHttpService` (no socket) and through the recording server over
+//! loopback, beside the typed in-process replay of the same recording; and the
+//! server's throughput with 64 clients at once. Numbers in benches/README.md.
+
+use std::path::Path;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use benches::{chat_body, chat_request, store_recording};
+use divan::Bencher;
+use divan::counter::ItemsCount;
+use provider_openai::types::chat::CreateChatCompletionRequest;
+use provider_openai::{OpenAiApi, OpenAiClient, RecordingHttpService};
+use recording_core::{ApiRequest, Mode, Recording};
+use recording_server::RecordingServer;
+
+fn main() {
+    divan::main();
+}
+
+fn replayer(dir: &Path) -> Recording<OpenAiClient> {
+    Recording::new(OpenAiClient::with_base_url(
+        "http://127.0.0.1:9/v1",
+        "unused",
+    ))
+    .mode(Mode::Replay)
+    .dir(dir)
+}
+
+/// The 2 KB chat request of the replay benches, recorded in `dir`.
+fn recorded_chat(dir: &Path) -> CreateChatCompletionRequest {
+    let typed: CreateChatCompletionRequest =
+        serde_json::from_value(chat_request(2_000).body).unwrap_or_else(|err| panic!("{err}"));
+    let request = ApiRequest::post(
+        provider_openai::CHAT_COMPLETIONS,
+        ApiRequest::body_of(&typed).unwrap_or_else(|err| panic!("{err}")),
+    );
+    store_recording(&replayer(dir), dir, &request, false, chat_body());
+    typed
+}
+
+fn runtime(threads: usize) -> tokio::runtime::Runtime {
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
+    builder
+        .enable_all()
+        .build()
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+fn client(base: &str) -> Client<OpenAIConfig> {
+    Client::with_config(
+        OpenAIConfig::new()
+            .with_api_base(base)
+            .with_api_key("unused"),
+    )
+}
+
+/// The floor: the typed API replaying in process.
+#[divan::bench]
+fn typed_in_process(bencher: Bencher) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let client = replayer(dir.path());
+    let rt = runtime(1);
+    bencher.bench_local(|| {
+        rt.block_on(client.chat(request.clone()))
+            .unwrap_or_else(|err| panic!("{err}"))
+    });
+}
+
+/// async-openai's own client with the recording HTTP service: no socket.
+#[divan::bench]
+fn async_openai_http_service(bencher: Bencher) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let service = RecordingHttpService::new(Recording::new(()).mode(Mode::Replay).dir(dir.path()));
+    let client = client("http://127.0.0.1:9/v1").with_http_service(service);
+    let rt = runtime(1);
+    bencher.bench_local(|| {
+        rt.block_on(client.chat().create(request.clone()))
+            .unwrap_or_else(|err| panic!("{err}"))
+    });
+}
+
+/// async-openai's own client through the recording server on loopback.
+#[divan::bench]
+fn async_openai_via_server(bencher: Bencher) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let rt = runtime(2);
+    let server = rt
+        .block_on(
+            RecordingServer::new()
+                .mode(Mode::Replay)
+                .dir(dir.path())
+                .start(),
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+    let client = client(&server.openai_url());
+    bencher.bench_local(|| {
+        rt.block_on(client.chat().create(request.clone()))
+            .unwrap_or_else(|err| panic!("{err}"))
+    });
+    drop(server);
+}
+
+/// The floor of the loopback figure: async-openai's client against a bare axum
+/// server that answers every request with the same body, no recorder.
+#[divan::bench]
+fn async_openai_via_bare_axum(bencher: Bencher) {
+    use axum::serve::ListenerExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let body = chat_body().to_string();
+    let rt = runtime(2);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let addr = listener.local_addr().unwrap_or_else(|err| panic!("{err}"));
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([("content-type", "application/json")], body) }
+    });
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let task = rt.spawn(async move { axum::serve(listener, app).await });
+    let client = client(&format!("http://{addr}/v1"));
+    bencher.bench_local(|| {
+        rt.block_on(client.chat().create(request.clone()))
+            .unwrap_or_else(|err| panic!("{err}"))
+    });
+    task.abort();
+}
+
+/// 64 clients at once against one server, 2 worker threads: replays per second.
+#[divan::bench(sample_count = 30)]
+fn server_64_concurrent_clients(bencher: Bencher) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let rt = runtime(2);
+    let server = rt
+        .block_on(
+            RecordingServer::new()
+                .mode(Mode::Replay)
+                .dir(dir.path())
+                .start(),
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+    let clients: Vec<_> = (0..64).map(|_| client(&server.openai_url())).collect();
+    bencher.counter(ItemsCount::new(64usize)).bench_local(|| {
+        rt.block_on(async {
+            let calls = clients.iter().map(|client| {
+                let request = request.clone();
+                async move { client.chat().create(request).await }
+            });
+            for answer in futures::future::join_all(calls).await {
+                answer.unwrap_or_else(|err| panic!("{err}"));
+            }
+        })
+    });
+    drop(server);
+}

@@ -1,0 +1,118 @@
+"""The official OpenAI Python SDK replays the committed recordings through
+`inference-recorder serve`: chat, streamed chat and embeddings, with no model server.
+
+The server runs in the mode of TEST_INFERENCE_MODE (default replay) over
+tests/recordings/. To record what is missing, against llama.cpp:
+
+    scripts/with-llama-servers.sh env TEST_INFERENCE_MODE=record-if-missing \
+        python3 -m pytest tests/python
+
+(`LLAMA_CHAT_URL` and `LLAMA_EMBEDDINGS_URL` then name the upstreams.)
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import openai
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDINGS = ROOT / "tests" / "recordings"
+
+
+def binary() -> str:
+    return os.environ.get(
+        "INFERENCE_RECORDER_BIN", str(ROOT / "target" / "debug" / "inference-recorder")
+    )
+
+
+def serve(upstream):
+    """Starts `inference-recorder serve`; returns the process and its OpenAI base URL,
+    read from the first line it prints."""
+    args = [binary(), "serve", "--dir", str(RECORDINGS)]
+    if upstream:
+        args += ["--openai-upstream", upstream]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+    assert "openai" in fields, f"unexpected first line: {line!r}"
+    return process, fields["openai"]
+
+
+@pytest.fixture(scope="session")
+def urls():
+    """The base URLs for chat and for embeddings: one server when replaying, one per
+    llama.cpp upstream when recording (llama.cpp serves embeddings separately)."""
+    chat, embed = os.environ.get("LLAMA_CHAT_URL"), os.environ.get("LLAMA_EMBEDDINGS_URL")
+    recording = os.environ.get("TEST_INFERENCE_MODE", "replay") != "replay"
+    processes = []
+    try:
+        process, chat_url = serve(chat if recording else None)
+        processes.append(process)
+        embed_url = chat_url
+        if recording and embed:
+            process, embed_url = serve(embed)
+            processes.append(process)
+        yield chat_url, embed_url
+    finally:
+        for process in processes:
+            process.terminate()
+            assert process.wait(timeout=30) == 0, "serve stops cleanly on SIGTERM"
+
+
+def client(url):
+    # max_retries=0: a miss must fail at once, not be retried.
+    return openai.OpenAI(base_url=url, api_key="sk-unused", max_retries=0)
+
+
+MESSAGES = [
+    {"role": "system", "content": "You are a terse assistant."},
+    {"role": "user", "content": "Say hello."},
+]
+
+
+def test_chat_completion(urls):
+    response = client(urls[0]).chat.completions.create(
+        model="tiny", messages=MESSAGES, max_completion_tokens=8, seed=42, temperature=0.0
+    )
+    assert response.id.startswith("rec-")
+    assert response.created == 0
+    assert response.choices[0].message.content
+    assert 0 < response.usage.completion_tokens <= 8
+
+
+def test_streamed_chat_completion(urls):
+    messages = [MESSAGES[0], {"role": "user", "content": "Count to three."}]
+    stream = client(urls[0]).chat.completions.create(
+        model="tiny",
+        messages=messages,
+        max_completion_tokens=8,
+        seed=42,
+        temperature=0.0,
+        stream=True,
+    )
+    chunks = list(stream)
+    assert len(chunks) > 1
+    assert all(chunk.id.startswith("rec-") for chunk in chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text
+
+
+def test_embeddings(urls):
+    # The SDK asks for base64 vectors unless told otherwise, and decodes them.
+    response = client(urls[1]).embeddings.create(
+        model="tiny", input=["The sky is blue.", "Recordings make tests deterministic."]
+    )
+    assert len(response.data) == 2
+    assert all(len(item.embedding) == 64 for item in response.data)
+
+
+def test_a_changed_request_is_a_clear_miss(urls):
+    if os.environ.get("TEST_INFERENCE_MODE", "replay") != "replay":
+        pytest.skip("only replay misses")
+    with pytest.raises(openai.NotFoundError) as miss:
+        client(urls[0]).chat.completions.create(
+            model="tiny", messages=[{"role": "user", "content": "Never recorded"}]
+        )
+    assert "record-if-missing" in str(miss.value)
