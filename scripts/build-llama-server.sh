@@ -44,10 +44,8 @@ log "building llama-server (Release, CPU only); about 10 minutes on 2 cores"
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >&2
 "$cmake" --build "$work/build" --target llama-server -j "$(nproc)" >&2
 
-# The vocab-only GGUF files are the tokenizers the test model borrows.
-mkdir -p "$prefix/bin" "$prefix/models"
+mkdir -p "$prefix/bin"
 cp "$work/build/bin/llama-server" "$prefix/bin/llama-server.tmp"
-cp "$src"/models/ggml-vocab-*.gguf "$prefix/models/" 2>/dev/null || true
 mv "$prefix/bin/llama-server.tmp" "$binary"
 log "cached at $binary"
 echo "$binary"

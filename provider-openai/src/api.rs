@@ -4,7 +4,9 @@ use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionResponse, CreateChatCompletionStreamResponse,
 };
 use async_openai::types::completions::{CreateCompletionRequest, CreateCompletionResponse};
-use async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingResponse};
+use async_openai::types::embeddings::{
+    CreateBase64EmbeddingResponse, CreateEmbeddingRequest, CreateEmbeddingResponse, EncodingFormat,
+};
 use async_openai::types::models::ListModelResponse;
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 use async_trait::async_trait;
@@ -115,6 +117,23 @@ pub trait OpenAiApi: InferenceClient {
             ))
             .await?;
         response.decode_json("embeddings response")
+    }
+
+    /// `POST /v1/embeddings` with `"encoding_format": "base64"` (set for you): each
+    /// vector as base64 little-endian `f32`s, as the OpenAI SDKs ask by default and
+    /// hosted providers send. `Vec::<f32>::from(item.embedding)` decodes one.
+    async fn embeddings_base64(
+        &self,
+        mut request: CreateEmbeddingRequest,
+    ) -> Result<CreateBase64EmbeddingResponse, Error> {
+        request.encoding_format = Some(EncodingFormat::Base64);
+        let response = self
+            .send(ApiRequest::post(
+                crate::EMBEDDINGS,
+                ApiRequest::body_of(&request)?,
+            ))
+            .await?;
+        response.decode_json("base64 embeddings response")
     }
 
     /// `POST /v1/responses`: the Responses API.

@@ -166,8 +166,27 @@ fn decode_error(
         what: what.to_owned(),
         origin: origin.map(Path::to_path_buf),
         field: err.path().to_string(),
-        message: err.into_inner().to_string(),
+        message: shortened(err.into_inner().to_string()),
     }
+}
+
+/// The longest decoder message kept whole. serde quotes the offending value, which can
+/// be a multi-kilobyte string (a base64 vector where floats were expected); the field
+/// path says where it is, so the middle of the message is cut.
+const MESSAGE_LIMIT: usize = 300;
+
+fn shortened(message: String) -> String {
+    if message.chars().count() <= MESSAGE_LIMIT {
+        return message;
+    }
+    let head: String = message.chars().take(MESSAGE_LIMIT / 2).collect();
+    let tail: String = {
+        let mut tail: Vec<char> = message.chars().rev().take(MESSAGE_LIMIT / 2).collect();
+        tail.reverse();
+        tail.into_iter().collect()
+    };
+    let cut = message.chars().count() - head.chars().count() - tail.chars().count();
+    format!("{head}[... {cut} characters cut ...]{tail}")
 }
 
 #[cfg(test)]
@@ -199,5 +218,18 @@ mod tests {
         assert!(text.contains("recordings/responses/abc.json"), "{text}");
         assert!(text.contains("`items[1].n`"), "{text}");
         assert!(text.starts_with("cannot decode thing"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_value_is_never_quoted_whole() {
+        let huge = "A".repeat(20_000);
+        let err = decode::<Outer>(json!({"items": [{"n": huge}]}), "thing", None)
+            .expect_err("a string is not a u32");
+        let text = err.to_string();
+        assert!(text.len() < 1_000, "{} characters", text.len());
+        assert!(
+            text.contains("`items[0].n`") && text.contains("characters cut"),
+            "{text}"
+        );
     }
 }

@@ -58,7 +58,9 @@ async fn openai_section(
     openai: &dyn InferenceClient,
     openai_embeddings: &dyn InferenceClient,
 ) -> Result<(), Box<dyn Error>> {
-    println!("OpenAI-compatible API (the recordings come from llama.cpp's llama-server):");
+    println!(
+        "OpenAI-compatible API (recorded from llama.cpp's llama-server running SmolLM2-135M-Instruct):"
+    );
     let chat = openai.chat(requests::chat("Say hello.")).await?;
     let reply = chat.choices[0].message.content.clone().unwrap_or_default();
     println!(
@@ -79,6 +81,37 @@ async fn openai_section(
         }
     }
     println!("  streamed chat     {streamed:?}  ({chunks} chunks)");
+    // A tool call: the model asks for `get_weather`; the answer to it goes back.
+    let asked = openai.chat(requests::tool_call()).await?;
+    let calls = asked.choices[0]
+        .message
+        .tool_calls
+        .clone()
+        .unwrap_or_default();
+    let call = serde_json::to_value(calls.first().ok_or("the model called no tool")?)?;
+    println!(
+        "  tool call         {}({})",
+        call["function"]["name"].as_str().unwrap_or_default(),
+        call["function"]["arguments"].as_str().unwrap_or_default()
+    );
+    let answered = openai
+        .chat(requests::tool_result(
+            &call,
+            r#"{"temperature_c": 21, "sky": "sunny"}"#,
+        ))
+        .await?;
+    println!(
+        "  after the tool    {:?}",
+        answered.choices[0]
+            .message
+            .content
+            .clone()
+            .unwrap_or_default()
+    );
+    let json = openai.chat(requests::json_answer()).await?;
+    let json = json.choices[0].message.content.clone().unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_str(&json)?;
+    println!("  JSON answer       {parsed}");
     let embedded = openai_embeddings.embeddings(requests::embeddings()).await?;
     println!(
         "  embeddings        {} vectors of {} floats",

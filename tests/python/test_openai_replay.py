@@ -66,6 +66,8 @@ def client(url):
     return openai.OpenAI(base_url=url, api_key="sk-unused", max_retries=0)
 
 
+MODEL = "SmolLM2-135M-Instruct"
+
 MESSAGES = [
     {"role": "system", "content": "You are a terse assistant."},
     {"role": "user", "content": "Say hello."},
@@ -74,20 +76,20 @@ MESSAGES = [
 
 def test_chat_completion(urls):
     response = client(urls[0]).chat.completions.create(
-        model="tiny", messages=MESSAGES, max_completion_tokens=8, seed=42, temperature=0.0
+        model=MODEL, messages=MESSAGES, max_completion_tokens=24, seed=42, temperature=0.0
     )
     assert response.id.startswith("rec-")
     assert response.created == 0
     assert response.choices[0].message.content
-    assert 0 < response.usage.completion_tokens <= 8
+    assert 0 < response.usage.completion_tokens <= 24
 
 
 def test_streamed_chat_completion(urls):
     messages = [MESSAGES[0], {"role": "user", "content": "Count to three."}]
     stream = client(urls[0]).chat.completions.create(
-        model="tiny",
+        model=MODEL,
         messages=messages,
-        max_completion_tokens=8,
+        max_completion_tokens=24,
         seed=42,
         temperature=0.0,
         stream=True,
@@ -102,10 +104,10 @@ def test_streamed_chat_completion(urls):
 def test_embeddings(urls):
     # The SDK asks for base64 vectors unless told otherwise, and decodes them.
     response = client(urls[1]).embeddings.create(
-        model="tiny", input=["The sky is blue.", "Recordings make tests deterministic."]
+        model=MODEL, input=["The sky is blue.", "Recordings make tests deterministic."]
     )
     assert len(response.data) == 2
-    assert all(len(item.embedding) == 64 for item in response.data)
+    assert all(len(item.embedding) == 576 for item in response.data)
 
 
 def test_a_changed_request_is_a_clear_miss(urls):
@@ -113,6 +115,6 @@ def test_a_changed_request_is_a_clear_miss(urls):
         pytest.skip("only replay misses")
     with pytest.raises(openai.NotFoundError) as miss:
         client(urls[0]).chat.completions.create(
-            model="tiny", messages=[{"role": "user", "content": "Never recorded"}]
+            model=MODEL, messages=[{"role": "user", "content": "Never recorded"}]
         )
     assert "record-if-missing" in str(miss.value)

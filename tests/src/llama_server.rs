@@ -16,6 +16,9 @@ use std::time::Duration;
 pub const BIN_ENV: &str = "LLAMA_SERVER_BIN";
 /// The environment variable naming the GGUF model to serve.
 pub const MODEL_ENV: &str = "LLAMA_TEST_MODEL";
+/// The environment variable naming the chat template (`--chat-template-file`); the
+/// model's own when unset.
+pub const TEMPLATE_ENV: &str = "LLAMA_CHAT_TEMPLATE";
 /// When set to `1`, a missing server fails the test instead of skipping it (CI).
 pub const REQUIRE_ENV: &str = "INFERENCE_RECORDER_REQUIRE_SERVERS";
 
@@ -65,13 +68,23 @@ impl LlamaServer {
             .arg("--model")
             .arg(&model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--ctx-size", "512", "--threads", "1", "--parallel", "1"])
-            .args(["--alias", "tiny", "--seed", "42", "--no-webui"])
-            // No prompt cache: token counts then do not depend on the order of requests.
-            .args(["--no-cache-prompt", "--cache-ram", "0"])
+            .args(["--ctx-size", "2048", "--threads", "1", "--parallel", "1"])
+            .args([
+                "--alias",
+                crate::requests::MODEL,
+                "--seed",
+                "42",
+                "--no-webui",
+            ])
+            // One slot and no prompt cache: token counts and answers then do not depend
+            // on the order of requests, so re-recording gives an empty diff.
+            .args(["--no-cache-prompt", "--cache-ram", "0", "--jinja"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(template) = std::env::var_os(TEMPLATE_ENV) {
+            command.arg("--chat-template-file").arg(template);
+        }
         if role == Role::Embeddings {
             command.args(["--embeddings", "--pooling", "mean"]);
         }

@@ -30,6 +30,8 @@ struct Results {
     embeddings: CreateEmbeddingResponse,
     models: ListModelResponse,
     rejected: (u16, Value),
+    tool_call: CreateChatCompletionResponse,
+    json_answer: CreateChatCompletionResponse,
 }
 
 async fn run_suite(completions: &dyn InferenceClient, embeddings: &dyn InferenceClient) -> Results {
@@ -64,6 +66,14 @@ async fn run_suite(completions: &dyn InferenceClient, embeddings: &dyn Inference
         Err(Error::Api { status, body, .. }) => (status, body),
         other => panic!("the server should reject an over-long prompt, got {other:?}"),
     };
+    let tool_call = completions
+        .chat(requests::tool_call())
+        .await
+        .expect("tool call");
+    let json_answer = completions
+        .chat(requests::json_answer())
+        .await
+        .expect("json answer");
     Results {
         chat,
         chat_chunks,
@@ -72,6 +82,8 @@ async fn run_suite(completions: &dyn InferenceClient, embeddings: &dyn Inference
         embeddings,
         models,
         rejected,
+        tool_call,
+        json_answer,
     }
 }
 
@@ -133,11 +145,31 @@ async fn record_against_llama_server_then_replay_with_it_gone() {
     );
     assert!(recorded.completion_chunks.len() > 1);
     assert_eq!(recorded.embeddings.data.len(), 2);
-    assert!(recorded.embeddings.data[0].embedding.len() == 64);
-    assert!(recorded.models.data.iter().any(|m| m.id == "tiny"));
+    assert!(recorded.embeddings.data[0].embedding.len() == 576);
+    assert!(recorded.models.data.iter().any(|m| m.id == requests::MODEL));
     assert_eq!(recorded.rejected.0, 400);
+    // A real model's answers have the expected shape: a call of the declared tool with
+    // arguments that parse, and JSON that parses.
+    let calls = recorded.tool_call.choices[0]
+        .message
+        .tool_calls
+        .as_ref()
+        .expect("a tool call");
+    let call = serde_json::to_value(&calls[0]).expect("serializable");
+    assert_eq!(call["function"]["name"], "get_weather");
+    let arguments: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap_or_default())
+            .expect("arguments that parse");
+    assert!(arguments["city"].is_string(), "{arguments}");
+    let text = recorded.json_answer.choices[0]
+        .message
+        .content
+        .clone()
+        .unwrap_or_default();
+    let answer: Value = serde_json::from_str(&text).expect("the JSON answer parses");
+    assert!(answer["capital"].is_string(), "{answer}");
     let files = recording_files(dir.path());
-    assert_eq!(files.len(), 7, "one recording per request");
+    assert_eq!(files.len(), 9, "one recording per request");
     let mut timings_seen = 0;
     for file in &files {
         let text = fs::read_to_string(file).expect("read");
