@@ -18,7 +18,8 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
             let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
             normalize_tree(dir.path(), files);
             let found = normalize::collect_files(&[dir.path().to_path_buf()])
-                .unwrap_or_else(|err| panic!("{err}"));
+                .unwrap_or_else(|err| panic!("{err}"))
+                .files;
             settle();
             (dir, found)
         })
@@ -35,8 +36,9 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
 fn check_clean_tree(bencher: Bencher, files: usize) {
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
     normalize_tree(dir.path(), files);
-    let found =
-        normalize::collect_files(&[dir.path().to_path_buf()]).unwrap_or_else(|err| panic!("{err}"));
+    let found = normalize::collect_files(&[dir.path().to_path_buf()])
+        .unwrap_or_else(|err| panic!("{err}"))
+        .files;
     normalize::run(&found, true, &|| {});
     settle();
     bencher.counter(ItemsCount::new(files)).bench_local(|| {

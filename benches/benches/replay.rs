@@ -125,3 +125,40 @@ fn chat_lookup_among(bencher: Bencher, recordings: usize) {
             .unwrap_or_else(|err| panic!("{err}"))
     });
 }
+
+/// A replay miss next to 2 000 recordings of about 100 KB each (same endpoint and
+/// model): the search for the closest one reads only each file's request. Target:
+/// about 100 ms at most.
+#[divan::bench(sample_count = 10)]
+fn miss_among_2000_recordings_of_100kb(bencher: Bencher) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let responses = dir.path().join("responses");
+    std::fs::create_dir_all(&responses).unwrap_or_else(|err| panic!("{err}"));
+    let big = "x".repeat(100_000);
+    for i in 0..2_000 {
+        let request = ApiRequest::post(
+            provider_openai::CHAT_COMPLETIONS,
+            json!({"model": "tiny", "messages": [{"role": "user", "content": format!("filler {i}")}]}),
+        );
+        let hash = recording_core::request_hash(&request, None);
+        let text = format!(
+            "{{\"request\": {{\"method\": \"POST\", \"endpoint\": \"/v1/chat/completions\", \"model\": \"tiny\", \"body\": {}}}, \"response\": {{\"body\": {{\"text\": \"{big}\"}}}}}}\n",
+            request.body
+        );
+        std::fs::write(responses.join(format!("{hash}.json")), text)
+            .unwrap_or_else(|err| panic!("{err}"));
+    }
+    let client = replayer(dir.path());
+    let missing = ApiRequest::post(
+        provider_openai::CHAT_COMPLETIONS,
+        json!({"model": "tiny", "messages": [{"role": "user", "content": "never recorded"}]}),
+    );
+    let rt = runtime();
+    bencher.bench_local(|| {
+        use recording_core::InferenceClient;
+        let err = rt
+            .block_on(client.send(missing.clone()))
+            .expect_err("a miss");
+        assert!(err.to_string().contains("closest recording"));
+    });
+}

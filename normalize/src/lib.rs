@@ -12,7 +12,7 @@ use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{RecordedRequest, raw_bodies_mut, to_pretty_json};
-use recording_core::store::{AtomicBatch, write_atomically};
+use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX, write_atomically};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,27 +60,79 @@ impl Report {
     }
 }
 
-/// Every `*.json` file under `paths` (directories are walked; files are taken as
-/// they are), sorted. A path that does not exist is an error naming it.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
+/// The recordings found under the paths of a run, and what was passed over.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// Every regular `*.json` file, sorted.
+    pub files: Vec<PathBuf>,
+    /// `*.json` entries that are not regular files (a FIFO, a device, a broken link),
+    /// with why they were passed over.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Every `*.json` file under `paths`, sorted. Directories are walked and symbolic
+/// links followed (a `responses/` that is a link is walked like any directory; a
+/// linked file is read through its link, and rewritten at its target, so the link
+/// stays a link). A path that does not exist is an error naming it.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Collected, String> {
+    let mut found = Collected::default();
     for path in paths {
         let meta = fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
         if meta.is_file() {
-            files.push(path.clone());
+            found.files.push(path.clone());
             continue;
         }
-        for entry in walkdir::WalkDir::new(path).follow_links(false) {
-            let entry = entry.map_err(|err| err.to_string())?;
+        for entry in walkdir::WalkDir::new(path).follow_links(true) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let at = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| path.clone());
+                    found.skipped.push((at, err.to_string()));
+                    continue;
+                }
+            };
             let is_json = entry.path().extension().is_some_and(|ext| ext == "json");
-            if entry.file_type().is_file() && is_json {
-                files.push(entry.into_path());
+            if !is_json || entry.file_type().is_dir() {
+                continue;
+            }
+            if entry.file_type().is_file() {
+                found.files.push(entry.into_path());
+            } else {
+                let why = "not a regular file (a FIFO, a device?); left alone".to_owned();
+                found.skipped.push((entry.into_path(), why));
             }
         }
     }
-    files.sort();
-    files.dedup();
-    Ok(files)
+    found.files.sort();
+    found.files.dedup();
+    Ok(found)
+}
+
+/// Removes what an interrupted earlier run left (its staged temporary files, named
+/// [`BATCH_TEMP_PREFIX`]) in the directories of `files`; returns how many. A
+/// recorder's own temporary files are left to it.
+pub fn remove_leftovers(files: &[PathBuf]) -> usize {
+    let dirs: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    let mut removed = 0;
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(BATCH_TEMP_PREFIX)
+                && name.ends_with(".partial")
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
 }
 
 /// Normalizes `files` in parallel; rewrites changed files when `write`. `progress` is
@@ -136,18 +188,47 @@ fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
         Ok(bytes) => bytes,
         Err(err) => return Outcome::Failed(format!("cannot read: {err}")),
     };
-    let mut raw: Value = match serde_json::from_slice(&bytes) {
+    // A byte-order mark is no reason to reject a file; a rewrite drops it.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut raw: Value = match serde_json::from_slice(text) {
         Ok(raw) => raw,
         Err(err) => return Outcome::Failed(format!("not valid JSON: {err}")),
     };
     match normalize_value(&mut raw, &hash_from_file_name(path)) {
         Ok(false) => Outcome::Unchanged,
-        Ok(true) => match write.map(|write| write(path, &bytes, to_pretty_json(&raw).as_bytes())) {
-            Some(Err(err)) => Outcome::Failed(err.to_string()),
-            _ => Outcome::Changed,
-        },
+        Ok(true) => {
+            let Some(write) = write else {
+                return Outcome::Changed;
+            };
+            let target = match replaceable(path) {
+                Ok(target) => target,
+                Err(why) => return Outcome::Failed(why),
+            };
+            match write(&target, &bytes, to_pretty_json(&raw).as_bytes()) {
+                Err(err) => Outcome::Failed(err.to_string()),
+                Ok(()) => Outcome::Changed,
+            }
+        }
         Err(reason) => Outcome::Failed(reason),
     }
+}
+
+/// Where a changed file's new contents go: the file itself, or for a symbolic link its
+/// target (so the link stays a link). A file with other hard links is refused: a
+/// replacement by rename would leave the other names pointing at the old contents.
+fn replaceable(path: &Path) -> Result<PathBuf, String> {
+    let target = fs::canonicalize(path).map_err(|err| format!("cannot resolve: {err}"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let links = fs::metadata(&target).map(|meta| meta.nlink()).unwrap_or(1);
+        if links > 1 {
+            return Err(format!(
+                "it has {links} hard links, which a rewrite would break; left alone (copy it to a file of its own to normalize it)"
+            ));
+        }
+    }
+    Ok(target)
 }
 
 /// Applies the recording's provider rules to a parsed recording (either format) in

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use normalize::{Outcome, collect_files, run};
+use normalize::{Outcome, collect_files, remove_leftovers, run};
 
 /// Exit status when `--check` finds files that would change.
 const EXIT_WOULD_CHANGE: u8 = 1;
@@ -49,13 +49,32 @@ fn main() -> ExitCode {
     } else {
         cli.paths
     };
-    let files = match collect_files(&paths) {
-        Ok(files) => files,
+    let collected = match collect_files(&paths) {
+        Ok(collected) => collected,
         Err(err) => {
             eprintln!("Error: {err}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    for (path, why) in &collected.skipped {
+        eprintln!("Error: {}: {why}", path.display());
+    }
+    let files = collected.files;
+    if files.is_empty() {
+        // A check that checked nothing must not pass as a clean one.
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "Error: no recordings (*.json files) under {}; nothing was checked",
+            names.join(", ")
+        );
+        return ExitCode::from(EXIT_FAILED);
+    }
+    if !(cli.dry_run || cli.check) {
+        let removed = remove_leftovers(&files);
+        if removed > 0 {
+            eprintln!("Removed {removed} temporary file(s) an interrupted run left behind");
+        }
+    }
 
     let bar = ProgressBar::new(files.len() as u64);
     if std::io::stderr().is_terminal() && files.len() >= 1000 {
@@ -90,7 +109,13 @@ fn main() -> ExitCode {
         report.modified(),
         report.files.len()
     );
-    if report.failed() > 0 {
+    if !collected.skipped.is_empty() {
+        eprintln!(
+            "{} path(s) were passed over; a check that skips a path does not pass",
+            collected.skipped.len()
+        );
+        ExitCode::from(EXIT_FAILED)
+    } else if report.failed() > 0 {
         eprintln!(
             "{} file(s) could not be processed and were left untouched",
             report.failed()

@@ -373,3 +373,140 @@ fn every_number_survives_a_rewrite_bit_for_bit() {
         "the embeddings were compared: {kept} numbers"
     );
 }
+
+/// A small llama-stack chat recording that the rules change (it has a real `id`).
+fn changing_recording() -> Vec<u8> {
+    fs::read(fixtures().join("3c0bf9ba81b2.json")).expect("fixture")
+}
+
+#[test]
+fn odd_file_names_are_normalized_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<std::ffi::OsString> = vec![
+        "prénom-élève.json".into(),
+        "abcdefghijk€.json".into(),
+        std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name.json").to_owned(),
+    ];
+    for name in &names {
+        fs::write(dir.path().join(name), changing_recording()).expect("write");
+    }
+    normalize().arg(dir.path()).arg("--check").assert().code(1);
+    normalize().arg(dir.path()).assert().success();
+    normalize().arg(dir.path()).arg("--check").assert().code(0);
+    let file = read_json(&dir.path().join("abcdefghijk€.json"));
+    assert_eq!(
+        file["response"]["body"]["__data__"]["id"],
+        "rec-abcdefghijk€"
+    );
+}
+
+#[test]
+fn a_check_that_finds_nothing_or_skips_a_path_fails() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let output = normalize()
+        .arg(empty.path())
+        .arg("--check")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was checked"));
+
+    // A FIFO named like a recording is passed over, and that fails the check.
+    let (_dir, tree) = fixture_tree();
+    normalize().arg(&tree).assert().success();
+    let fifo = tree.join("pipe.json");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
+    let output = normalize().arg(&tree).arg("--check").output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("pipe.json") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn links_permissions_and_leftovers_are_handled_as_documented() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = dir.path().join("real");
+    fs::create_dir_all(real.join("responses")).expect("mkdir");
+    // A `responses/` reached through a symlinked directory is walked.
+    std::os::unix::fs::symlink(&real, dir.path().join("linked")).expect("symlink");
+    let target = real.join("responses/0fad19b9d308.json");
+    fs::copy(fixtures().join("0fad19b9d308.json"), &target).expect("copy");
+    // A link to a recording stays a link; its target is rewritten.
+    let link = dir.path().join("3c0bf9ba81b2.json");
+    let linked_target = real.join("3c0bf9ba81b2.json");
+    fs::write(&linked_target, changing_recording()).expect("write");
+    std::os::unix::fs::symlink(&linked_target, &link).expect("symlink");
+    // A read-only recording stays read-only.
+    let read_only = real.join("2a5a4e821bc8.json");
+    fs::copy(fixtures().join("2a5a4e821bc8.json"), &read_only).expect("copy");
+    fs::set_permissions(&read_only, fs::Permissions::from_mode(0o444)).expect("chmod");
+    // A hard-linked recording is left alone: a rewrite would break the link.
+    let hard = real.join("4014dd44c15f.json");
+    fs::copy(fixtures().join("4014dd44c15f.json"), &hard).expect("copy");
+    fs::hard_link(&hard, dir.path().join("hard-twin.json.bak")).expect("hard link");
+    // A leftover of an interrupted run.
+    let leftover = real.join(".tmp-batch-abc123.partial");
+    fs::write(&leftover, b"half").expect("write");
+
+    let output = normalize()
+        .arg(dir.path().join("linked"))
+        .arg(&link)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "the hard link is a failure: {stderr}"
+    );
+    assert!(stderr.contains("hard links"), "{stderr}");
+    assert!(stderr.contains("interrupted run"), "{stderr}");
+    assert!(!leftover.exists());
+
+    assert!(
+        fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_ne!(
+        fs::read(&linked_target).expect("read"),
+        changing_recording()
+    );
+    assert_ne!(
+        fs::read(&target).expect("read"),
+        fs::read(fixtures().join("0fad19b9d308.json")).expect("fixture"),
+        "found through the linked directory and rewritten"
+    );
+    let mode = fs::metadata(&read_only).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    assert_eq!(fs::metadata(&hard).expect("meta").nlink(), 2);
+    assert_eq!(
+        fs::read(&hard).expect("read"),
+        fs::read(fixtures().join("4014dd44c15f.json")).expect("fixture")
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_no_reason_to_fail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(changing_recording());
+    let path = dir.path().join("3c0bf9ba81b2.json");
+    fs::write(&path, bytes).expect("write");
+    normalize().arg(dir.path()).assert().success();
+    assert!(!fs::read(&path).expect("read").starts_with(b"\xEF\xBB\xBF"));
+    normalize().arg(dir.path()).arg("--check").assert().code(0);
+}

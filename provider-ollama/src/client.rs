@@ -120,9 +120,17 @@ impl InferenceClient for OllamaClient {
         Some(recording_core::strip_credentials(&self.base))
     }
 
+    /// The password and query values of the host URL.
+    fn secrets(&self) -> Vec<String> {
+        recording_core::url_secrets(&self.base)
+    }
+
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let limit = recording_core::timeout::configured(self.timeout)?;
-        recording_core::timeout::limit(limit, self.send_now(request)).await
+        let secrets = recording_core::redact::Secrets::new(self.secrets());
+        recording_core::timeout::limit(limit, self.send_now(request))
+            .await
+            .map_err(|err| secrets.scrub_error(err))
     }
 }
 

@@ -13,6 +13,7 @@ use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
 };
 use reqwest::header::HeaderMap;
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::normalize::OpenAiNormalizer;
@@ -44,6 +45,11 @@ pub struct OpenAiClient {
     /// Authorization, organization and project, as async-openai sends them.
     headers: HeaderMap,
     query: Vec<(String, String)>,
+    /// The key and the base URL's credentials, replaced wherever they would show.
+    secrets: Vec<String>,
+    /// Why the configuration cannot be sent (a key with a character no HTTP header may
+    /// hold), reported by every call instead of a panic.
+    invalid: Option<String>,
     normalizer: Arc<OpenAiNormalizer>,
     timeout: Option<Duration>,
 }
@@ -53,16 +59,41 @@ impl OpenAiClient {
     ///
     /// Requests are not retried: in record mode a retry would hide what the server
     /// really answered, and in tests a failure should show at once.
+    ///
+    /// The key is checked here: one that cannot go in an HTTP header (a trailing `\r`
+    /// from a file written on Windows, a newline) makes every call fail with an
+    /// [`Error::Config`] that says so without showing the key;
+    /// [`OpenAiClient::check`] reports it at once.
     pub fn new(config: OpenAIConfig) -> OpenAiClient {
         OpenAiClient::install_crypto();
-        let query = config.query().into_iter();
+        let key = config.api_key().expose_secret().to_owned();
+        let query: Vec<(String, String)> = config
+            .query()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let mut secrets = recording_core::url_secrets(config.api_base());
+        secrets.extend(query.iter().map(|(_, value)| value.clone()));
+        secrets.push(key.clone());
+        let (headers, invalid) = headers_of(&config, &key);
         OpenAiClient {
             http: reqwest::Client::new(),
             base: config.api_base().to_owned(),
-            headers: config.headers(),
-            query: query.map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+            headers,
+            query,
+            secrets,
+            invalid,
             normalizer: Arc::new(OpenAiNormalizer),
             timeout: None,
+        }
+    }
+
+    /// The configuration error every call would fail with, if any: a key,
+    /// organization or project that cannot go in an HTTP header.
+    pub fn check(&self) -> Result<(), Error> {
+        match &self.invalid {
+            Some(why) => Err(Error::Config(why.clone())),
+            None => Ok(()),
         }
     }
 
@@ -75,11 +106,23 @@ impl OpenAiClient {
     /// A client that sends to `base` with exactly `headers`: what an app's own
     /// async-openai client put on its request, for the HTTP service to forward.
     pub(crate) fn forwarding(http: reqwest::Client, base: String, headers: HeaderMap) -> Self {
+        let mut secrets = recording_core::url_secrets(&base);
+        // The token of `Authorization: Bearer <key>`, and any other credential header.
+        for (name, value) in &headers {
+            let credential = name == reqwest::header::AUTHORIZATION
+                || name.as_str().contains("key")
+                || name.as_str().contains("token");
+            if let (true, Ok(value)) = (credential, value.to_str()) {
+                secrets.push(value.strip_prefix("Bearer ").unwrap_or(value).to_owned());
+            }
+        }
         OpenAiClient {
             http,
             base,
             headers,
             query: Vec::new(),
+            secrets,
+            invalid: None,
             normalizer: Arc::new(OpenAiNormalizer),
             timeout: None,
         }
@@ -127,6 +170,34 @@ impl OpenAiClient {
     }
 }
 
+/// The headers async-openai would send for `config`, or why they cannot be sent.
+/// async-openai builds them with `unwrap`, so a value no header may hold is checked
+/// first; the key itself never enters the message.
+fn headers_of(config: &OpenAIConfig, key: &str) -> (HeaderMap, Option<String>) {
+    let unfit = |value: &str| reqwest::header::HeaderValue::from_str(value).is_err();
+    let problem = if unfit(&format!("Bearer {key}")) {
+        Some(
+            "the API key holds a character that cannot go in an HTTP header (a trailing \\r or newline from the file it was read from?)",
+        )
+    } else if unfit(config.org_id()) {
+        Some("the organization id holds a character that cannot go in an HTTP header")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return (HeaderMap::new(), Some(problem.to_owned()));
+    }
+    // What is left unchecked (the project id, which async-openai does not expose)
+    // still must not panic the caller.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.headers())) {
+        Ok(headers) => (headers, None),
+        Err(_) => (
+            HeaderMap::new(),
+            Some("the OpenAI configuration holds a value that cannot go in an HTTP header".into()),
+        ),
+    }
+}
+
 /// `base` without a trailing `/v1`: the server root.
 fn root(base: &str) -> &str {
     let base = base.trim_end_matches('/');
@@ -162,9 +233,17 @@ impl InferenceClient for OpenAiClient {
         Some(root(&base).to_owned())
     }
 
+    fn secrets(&self) -> Vec<String> {
+        self.secrets.clone()
+    }
+
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        self.check()?;
         let limit = recording_core::timeout::configured(self.timeout)?;
-        recording_core::timeout::limit(limit, self.send_now(request)).await
+        let secrets = recording_core::redact::Secrets::new(self.secrets.clone());
+        recording_core::timeout::limit(limit, self.send_now(request))
+            .await
+            .map_err(|err| secrets.scrub_error(err))
     }
 }
 
@@ -374,6 +453,44 @@ mod tests {
         let client = OpenAiClient::with_base_url("http://127.0.0.1:8080/v1/", "sk-x");
         assert_eq!(client.base_url().as_deref(), Some("http://127.0.0.1:8080"));
         assert!(!format!("{client:?}").contains("sk-x"));
+    }
+
+    #[tokio::test]
+    async fn a_key_no_header_can_hold_is_a_clear_error_not_a_panic() {
+        // As read from a file written on Windows.
+        let client = OpenAiClient::with_base_url("http://127.0.0.1:9/v1", "sk-windows-key\r");
+        let err = client.check().expect_err("invalid");
+        assert!(err.to_string().contains("HTTP header"), "{err}");
+        let err = client
+            .send(ApiRequest::post(
+                crate::CHAT_COMPLETIONS,
+                json!({"model": "m"}),
+            ))
+            .await
+            .expect_err("refused before sending");
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(!err.to_string().contains("sk-windows-key"), "{err}");
+    }
+
+    #[test]
+    fn keys_in_the_url_never_show() {
+        let client = OpenAiClient::with_base_url(
+            "http://user:pa55word-x1@127.0.0.1:9/key/Zq8xY2kP9sLm4Tn7Wv1/v1?api-key=q-secret-123",
+            "sk-header-secret-1",
+        );
+        let shown = format!("{client:?} {:?}", client.base_url());
+        for secret in [
+            "pa55word-x1",
+            "Zq8xY2kP9sLm4Tn7Wv1",
+            "q-secret-123",
+            "sk-header-secret-1",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(
+                client.secrets().iter().any(|s| s == secret),
+                "{secret} is known"
+            );
+        }
     }
 
     #[tokio::test]

@@ -32,7 +32,7 @@ impl Normalizer for OpenAiNormalizer {
         let Some(map) = body.as_object_mut() else {
             return;
         };
-        let short = &ctx.hash[..ctx.hash.len().min(12)];
+        let short = ctx.short_hash();
         if map.get("object").and_then(Value::as_str) != Some("model") {
             if map.contains_key("id") {
                 map.insert("id".into(), Value::String(format!("rec-{short}")));

@@ -22,6 +22,42 @@ use serde_json::value::RawValue;
 use crate::client::Method;
 use crate::error::Error;
 
+/// The deepest a request or response body may be nested (counting the body itself as
+/// one level) for the recorder to write it. Every reader of this project (replay,
+/// `normalize`, the CLI) parses files with serde_json's limit of 128 levels, and a
+/// body sits three levels into its file (four for a stream's chunk): the recorder
+/// refuses anything deeper than this, so it never writes a file its own tools reject.
+pub const MAX_BODY_DEPTH: usize = 120;
+
+/// How deeply `value` is nested: 1 for a scalar, one more per array or object level.
+/// Iterative, so a body nested beyond any stack's depth is measured, not crashed on.
+pub fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending = vec![(value, 1)];
+    while let Some((value, level)) = pending.pop() {
+        deepest = deepest.max(level);
+        match value {
+            Value::Array(items) => pending.extend(items.iter().map(|item| (item, level + 1))),
+            Value::Object(map) => pending.extend(map.values().map(|item| (item, level + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Drops `value` without recursion: a body nested beyond a stack's depth would
+/// overflow it in the recursive drop of serde_json's `Value`.
+pub fn dismantle(value: Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.into_iter().map(|(_, item)| item)),
+            _ => {}
+        }
+    }
+}
+
 /// One recorded request and its response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordingFile {
@@ -132,6 +168,18 @@ impl RecordedResponse {
     }
 }
 
+/// What replay reads of a recording file: what it was recorded for (method and
+/// endpoint, to check against the request it answers) and its response.
+#[derive(Debug)]
+pub struct ReplayFile {
+    /// The recorded request's method.
+    pub method: Method,
+    /// The recorded request's endpoint.
+    pub endpoint: String,
+    /// The response, bodies as text.
+    pub response: Replayed,
+}
+
 /// What replay makes of a recording: its response, bodies kept as JSON text.
 #[derive(Debug)]
 pub enum Replayed {
@@ -153,7 +201,17 @@ pub enum Replayed {
 #[derive(Deserialize)]
 struct RawFile<'a> {
     #[serde(borrow)]
+    request: RawHead<'a>,
+    #[serde(borrow)]
     response: RawResponse<'a>,
+}
+
+/// The request half as far as replay needs it; the body is skipped.
+#[derive(Deserialize)]
+struct RawHead<'a> {
+    method: Method,
+    #[serde(borrow)]
+    endpoint: std::borrow::Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -170,12 +228,29 @@ struct RawResponse<'a> {
     stream_error: Option<RecordedError>,
 }
 
+impl ReplayFile {
+    /// Reads what replay needs of a recording file in either format: the recorded
+    /// method and endpoint, and the response with bodies left as JSON text for the
+    /// typed APIs to decode directly. Errors name the file.
+    pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<ReplayFile, Error> {
+        let raw = parse::<RawFile>(bytes, path)?;
+        Ok(ReplayFile {
+            method: raw.request.method,
+            endpoint: raw.request.endpoint.into_owned(),
+            response: Replayed::from_raw(raw.response, bytes, path)?,
+        })
+    }
+}
+
 impl Replayed {
     /// Reads what replay needs of a recording file in either format, leaving bodies as
     /// JSON text for the typed APIs to decode directly. Errors name the file, as
     /// [`RecordingFile::from_slice`]'s do.
     pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<Replayed, Error> {
-        let raw = parse::<RawFile>(bytes, path)?.response;
+        ReplayFile::from_file_slice(bytes, path).map(|file| file.response)
+    }
+
+    fn from_raw(raw: RawResponse<'_>, bytes: &[u8], path: &Path) -> Result<Replayed, Error> {
         if raw.body.get().contains("\"__type__\"") {
             // llama-stack's wrappers are removed on values; its files are few.
             return Replayed::from_values(RecordedResponse::from_file_slice(bytes, path)?);
@@ -236,6 +311,9 @@ fn not_chunks(path: &Path) -> Error {
 /// tracking the field path, so the error names the file and the field without slowing
 /// down every successful read.
 fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], path: &Path) -> Result<T, Error> {
+    // A byte-order mark, as some Windows editors write, is not JSON but is no reason to
+    // reject the file.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     serde_json::from_slice(bytes).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         serde_path_to_error::deserialize::<_, T>(&mut deserializer)
@@ -255,6 +333,48 @@ fn located(err: serde_path_to_error::Error<serde_json::Error>, path: &Path) -> E
         path: path.to_path_buf(),
         reason,
     }
+}
+
+/// The request of a recording file, read from a prefix of the file without parsing
+/// (or needing) the rest: the request comes first in both formats, so a miss report can
+/// compare requests without reading whole recordings. `None` when the prefix does not
+/// hold a whole request (or is not a recording).
+pub fn request_from_prefix(prefix: &[u8]) -> Option<RecordedRequest> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+    struct FirstRequest<'s>(&'s mut Option<RecordedRequest>);
+
+    impl<'de> Visitor<'de> for FirstRequest<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a recording")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "request" {
+                    *self.0 = Some(map.next_value()?);
+                    // Stop here: the rest of the file may not be in the prefix. The
+                    // error only ends the parse; the request is already kept.
+                    return Err(serde::de::Error::custom("request read"));
+                }
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for FirstRequest<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_map(self)
+        }
+    }
+
+    let prefix = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    let mut request = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(prefix);
+    let _ = FirstRequest(&mut request).deserialize(&mut deserializer);
+    request
 }
 
 impl RecordingFile {

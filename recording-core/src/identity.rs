@@ -36,7 +36,7 @@ pub fn identity_value(request: &ApiRequest, scope: Option<&str>) -> Value {
 /// The RFC 8785 canonical serialization of a JSON value.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = Vec::with_capacity(256);
-    write_canonical(value, &mut out);
+    write_canonical(value, &mut out, 0);
     // Only valid UTF-8 is written: the input's strings and ASCII.
     String::from_utf8(out).unwrap_or_else(|err| unreachable!("canonical JSON is UTF-8: {err}"))
 }
@@ -48,7 +48,7 @@ pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
     // scope).
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"body\":");
-    write_canonical(&request.body, &mut out);
+    write_canonical(&request.body, &mut out, 0);
     out.extend_from_slice(b",\"endpoint\":");
     write_string(&request.endpoint, &mut out);
     out.extend_from_slice(b",\"method\":");
@@ -61,10 +61,20 @@ pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
     hex(&Sha256::digest(&out))
 }
 
+/// Where the canonical writer stops descending: far below any stack's limit, and
+/// above what the recorder accepts ([`MAX_BODY_DEPTH`](crate::format::MAX_BODY_DEPTH)),
+/// so a body nested deeper still gets a key (the recorder refuses it with a clear
+/// error before it is sent) instead of overflowing the stack.
+const WRITE_DEPTH_LIMIT: usize = 256;
+
 /// RFC 8785: literals as they are, strings with JSON's minimal escaping, numbers as
 /// ECMAScript prints the IEEE-754 double, object members sorted by the UTF-16 code
 /// units of their names, no whitespace.
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>, level: usize) {
+    if level > WRITE_DEPTH_LIMIT && (value.is_array() || value.is_object()) {
+        out.extend_from_slice(b"\"<nested too deeply>\"");
+        return;
+    }
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -77,7 +87,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_canonical(item, out);
+                write_canonical(item, out, level + 1);
             }
             out.push(b']');
         }
@@ -91,7 +101,7 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                 }
                 write_string(name, out);
                 out.push(b':');
-                write_canonical(item, out);
+                write_canonical(item, out, level + 1);
             }
             out.push(b'}');
         }

@@ -35,7 +35,9 @@ mod identity;
 mod miss;
 mod mode;
 mod normalizer;
+pub mod pointer;
 mod recording;
+pub mod redact;
 #[doc(hidden)]
 pub mod scope;
 pub mod store;
@@ -44,13 +46,13 @@ pub mod wire;
 
 pub use client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
-    TypedStream, end_at_first_error, strip_credentials,
+    TypedStream, end_at_first_error, strip_credentials, url_secrets,
 };
 pub use error::{Error, decode};
 pub use format::RecordingFile;
 pub use identity::{canonical_json, identity_value, request_hash};
-pub use miss::{Closest, ReplayMiss};
+pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
-pub use recording::{DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, Recording, default_dir};
+pub use recording::{DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, REDACT_ENV, Recording, default_dir};
 pub use store::Store;

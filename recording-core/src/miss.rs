@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::fs;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use similar::TextDiff;
 
 use crate::client::{ApiRequest, Method};
-use crate::format::{RecordingFile, to_pretty_json};
+use crate::format::{RecordedRequest, request_from_prefix, to_pretty_json};
 use crate::mode::{MODE_ENV, Mode};
 use crate::store::Store;
 
@@ -35,7 +37,17 @@ pub struct ReplayMiss {
     pub expected_path: PathBuf,
     /// The most similar existing recording, if any.
     pub closest: Option<Closest>,
+    /// Set when the search for the closest recording stopped early, saying where.
+    pub search_stopped: Option<String>,
 }
+
+/// How much of each recording a miss reads: the request comes first in a file, so the
+/// response (often most of it) is never read.
+pub const MISS_HEAD_BYTES: u64 = 64 * 1024;
+/// The most recordings a miss compares.
+pub const MISS_SEARCH_FILES: usize = 2_000;
+/// The longest a miss spends looking for the closest recording.
+pub const MISS_SEARCH_TIME: Duration = Duration::from_millis(100);
 
 /// The existing recording most similar to a missed request.
 #[derive(Debug, Clone)]
@@ -61,9 +73,11 @@ impl ReplayMiss {
         mode: Mode,
         store: &Store,
     ) -> ReplayMiss {
+        let (closest, search_stopped) = find_closest(request, scope, store);
         ReplayMiss {
             expected_path: store.path_for(&hash),
-            closest: find_closest(request, scope, store),
+            closest,
+            search_stopped,
             hash,
             provider: provider.to_owned(),
             method: request.method,
@@ -76,17 +90,33 @@ impl ReplayMiss {
     }
 }
 
-fn find_closest(request: &ApiRequest, scope: Option<&str>, store: &Store) -> Option<Closest> {
+/// The existing recording of the same method and endpoint whose body is most like
+/// the request's, preferring the same model. Bounded: only each file's request is read
+/// (its first [`MISS_HEAD_BYTES`]), at most [`MISS_SEARCH_FILES`] files, for at most
+/// [`MISS_SEARCH_TIME`]; when it stops early it says so.
+fn find_closest(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    store: &Store,
+) -> (Option<Closest>, Option<String>) {
+    let started = Instant::now();
     let wanted = pretty_sorted(&request.body);
-    let mut best: Option<(bool, f32, PathBuf, RecordingFile)> = None;
-    for path in store.list() {
+    let mut best: Option<(bool, f32, PathBuf, RecordedRequest)> = None;
+    let paths = store.list();
+    let mut stopped = None;
+    for (looked, path) in paths.iter().enumerate() {
+        if looked == MISS_SEARCH_FILES || started.elapsed() > MISS_SEARCH_TIME {
+            stopped = Some(format!(
+                "the search stopped after {looked} of {} recordings (limits: {MISS_SEARCH_FILES} files, {MISS_SEARCH_TIME:?})",
+                paths.len()
+            ));
+            break;
+        }
         // Unreadable files are someone else's problem here: a miss report must not
         // fail because of a neighbour.
-        let Ok(bytes) = fs::read(&path) else { continue };
-        let Ok(file) = RecordingFile::from_slice(&bytes, &path) else {
+        let Some(recorded) = read_request(path) else {
             continue;
         };
-        let recorded = &file.request;
         if recorded.method != request.method || recorded.endpoint != request.endpoint {
             continue;
         }
@@ -98,26 +128,42 @@ fn find_closest(request: &ApiRequest, scope: Option<&str>, store: &Store) -> Opt
             Some((best_same, best_ratio, ..)) => (same_model, ratio) > (*best_same, *best_ratio),
         };
         if better {
-            best = Some((same_model, ratio, path, file));
+            best = Some((same_model, ratio, path.clone(), recorded));
         }
     }
-    let (same_model, _, path, file) = best?;
-    let recorded = pretty_sorted(&file.request.body);
-    let diff = TextDiff::from_lines(&recorded, &wanted)
+    let Some((same_model, _, path, recorded)) = best else {
+        return (None, stopped);
+    };
+    let diff = TextDiff::from_lines(&pretty_sorted(&recorded.body), &wanted)
         .unified_diff()
         .context_radius(3)
         .header("recorded", "requested")
         .to_string();
-    let scope = file
-        .request
+    let scope = recorded
         .scope
         .filter(|theirs| Some(theirs.as_str()) != scope);
-    Some(Closest {
+    let closest = Closest {
         path,
         same_model,
         scope,
         diff,
-    })
+    };
+    (Some(closest), stopped)
+}
+
+/// The request of a recording file, from its first [`MISS_HEAD_BYTES`]; only regular
+/// files are opened.
+fn read_request(path: &Path) -> Option<RecordedRequest> {
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::new();
+    fs::File::open(path)
+        .ok()?
+        .take(MISS_HEAD_BYTES)
+        .read_to_end(&mut head)
+        .ok()?;
+    request_from_prefix(&head)
 }
 
 /// Pretty JSON with keys sorted at every level, so a diff shows changed values rather
@@ -175,7 +221,7 @@ impl fmt::Display for ReplayMiss {
                 if closest.diff.is_empty() {
                     writeln!(
                         f,
-                        "  (the bodies are identical; the scope or method differs)"
+                        "  (the bodies are identical; the scope differs, or the file's name is not its request's key)"
                     )?;
                 } else {
                     for line in closest.diff.lines() {
@@ -191,6 +237,9 @@ impl fmt::Display for ReplayMiss {
                     self.method, self.endpoint
                 )?;
             }
+        }
+        if let Some(stopped) = &self.search_stopped {
+            writeln!(f, "({stopped})")?;
         }
         writeln!(f)?;
         // A scope made by `test_name!()` is the test's path; its last segment is a

@@ -13,6 +13,18 @@ pub struct NormalizeContext<'a> {
     pub endpoint: &'a str,
 }
 
+impl NormalizeContext<'_> {
+    /// The first 12 characters of [`hash`](NormalizeContext::hash), for replacement
+    /// ids. A hash taken from a file name (the `normalize` tool) can be any text, so
+    /// this never cuts a character in two.
+    pub fn short_hash(&self) -> &str {
+        match self.hash.char_indices().nth(12) {
+            Some((end, _)) => &self.hash[..end],
+            None => self.hash,
+        }
+    }
+}
+
 /// A provider's rules for fields that change on every run (ids, timestamps,
 /// durations), so that re-recording gives small diffs.
 ///
@@ -31,4 +43,18 @@ pub struct NoNormalization;
 
 impl Normalizer for NoNormalization {
     fn normalize(&self, _ctx: &NormalizeContext<'_>, _body: &mut Value) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_hashes_never_cut_a_character() {
+        let ctx = |hash| NormalizeContext { hash, endpoint: "" };
+        assert_eq!(ctx("0123456789abcdef").short_hash(), "0123456789ab");
+        assert_eq!(ctx("abcdefghijk€xyz").short_hash(), "abcdefghijk€");
+        assert_eq!(ctx("prénom-élève").short_hash(), "prénom-élève");
+        assert_eq!(ctx("short").short_hash(), "short");
+    }
 }

@@ -15,11 +15,16 @@ use crate::client::{
     strip_credentials,
 };
 use crate::error::Error;
-use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed};
+use crate::format::{
+    MAX_BODY_DEPTH, RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
+    depth, dismantle,
+};
 use crate::identity::request_hash;
 use crate::miss::ReplayMiss;
 use crate::mode::Mode;
 use crate::normalizer::{NormalizeContext, Normalizer};
+use crate::pointer::Pointer;
+use crate::redact::{Secrets, default_fields, redact_request};
 use crate::store::Store;
 
 /// The environment variable that overrides the recordings directory.
@@ -76,6 +81,8 @@ pub struct Recording<C> {
     scope: Option<String>,
     /// Error statuses recorded although the default policy would not.
     recorded_errors: Arc<[u16]>,
+    /// Request fields redacted before a request is keyed or written.
+    redacted_fields: Arc<[Pointer]>,
     /// Streams the caller dropped early, still being read so they can be recorded.
     draining: Drains,
 }
@@ -85,6 +92,10 @@ type Drains = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
 /// How long the recorder keeps reading a live stream that the caller dropped before
 /// its end, so that it can still be recorded whole.
 pub const DRAIN_TIME: Duration = Duration::from_secs(120);
+
+/// The environment variable that adds request fields to redact, as comma-separated
+/// JSON Pointers (see [`Recording::redact`]).
+pub const REDACT_ENV: &str = "TEST_INFERENCE_REDACT";
 
 /// How many more chunks the recorder reads of a stream the caller dropped early; a
 /// stream that goes on past this is not recorded.
@@ -112,6 +123,7 @@ impl<C> Recording<C> {
             store: Store::new(default_dir()),
             scope: None,
             recorded_errors: Arc::new([]),
+            redacted_fields: default_fields(),
             draining: Drains::default(),
         }
     }
@@ -122,7 +134,14 @@ impl<C> Recording<C> {
     /// Fails with [`Error::Config`], listing the valid values, on an unknown mode.
     pub fn from_env(inner: C) -> Result<Recording<C>, Error> {
         let mode = Mode::from_env()?;
-        let recording = Recording::new(inner).mode(mode);
+        let mut recording = Recording::new(inner).mode(mode);
+        if let Ok(fields) = std::env::var(REDACT_ENV) {
+            for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                recording = recording
+                    .redact(field)
+                    .map_err(|err| Error::Config(format!("{REDACT_ENV}: {err}")))?;
+            }
+        }
         Ok(match std::env::var_os(DIR_ENV) {
             Some(dir) if !dir.is_empty() => recording.dir(dir),
             _ => recording,
@@ -164,6 +183,20 @@ impl<C> Recording<C> {
     pub fn record_errors(mut self, statuses: impl IntoIterator<Item = u16>) -> Recording<C> {
         self.recorded_errors = statuses.into_iter().collect();
         self
+    }
+
+    /// Redacts the request field `pointer` names (a JSON Pointer; `*` matches any index
+    /// or key) before the request is keyed, compared or written: the recording holds
+    /// `"<redacted>"` there, and a request that differs only in that field still
+    /// replays. The real value still goes to the server when recording. Added to the
+    /// defaults ([`DEFAULT_REDACTED_FIELDS`](crate::redact::DEFAULT_REDACTED_FIELDS));
+    /// `TEST_INFERENCE_REDACT=/user,/metadata/token` adds more from the environment.
+    /// A pointer that does not parse is an [`Error::Config`] that names it.
+    pub fn redact(mut self, pointer: &str) -> Result<Recording<C>, Error> {
+        let mut fields = self.redacted_fields.to_vec();
+        fields.push(Pointer::parse(pointer)?);
+        self.redacted_fields = fields.into();
+        Ok(self)
     }
 
     /// Waits until every live stream that a caller dropped before its end has been
@@ -209,6 +242,7 @@ impl<C> Recording<C> {
             store: self.store.clone(),
             scope: self.scope.clone(),
             recorded_errors: self.recorded_errors.clone(),
+            redacted_fields: self.redacted_fields.clone(),
             draining: self.draining.clone(),
         }
     }
@@ -225,9 +259,16 @@ impl<C> Recording<C> {
 }
 
 impl<C: InferenceClient> Recording<C> {
-    /// The key this recorder gives `request` (its scope included).
+    /// The key this recorder gives `request`: of the request with its secrets redacted
+    /// (see [`Recording::redact`]), its scope included.
     pub fn hash_of(&self, request: &ApiRequest) -> String {
-        request_hash(request, self.scope.as_deref())
+        if depth(&request.body) > MAX_BODY_DEPTH {
+            // Too deep to redact (and refused by `send`); keyed as it is.
+            return request_hash(request, self.scope.as_deref());
+        }
+        let secrets = Secrets::new(self.inner.secrets());
+        let redacted = redact_request(request, &self.redacted_fields, &secrets);
+        request_hash(redacted.as_ref().unwrap_or(request), self.scope.as_deref())
     }
 
     /// The file that holds, or would hold, the recording of `request`.
@@ -253,16 +294,24 @@ impl<C: InferenceClient> Recording<C> {
         })
     }
 
-    async fn record(&self, request: ApiRequest, hash: String) -> Result<ApiResponse, Error> {
+    /// Sends `request` as it is and records it as `identity` (its secrets redacted).
+    async fn record(
+        &self,
+        request: ApiRequest,
+        identity: Option<ApiRequest>,
+        hash: String,
+        secrets: Secrets,
+    ) -> Result<ApiResponse, Error> {
         let normalizer = self.inner.normalizer();
+        let shown = identity.as_ref().unwrap_or(&request);
         let recorded = RecordedRequest {
             provider: Some(self.inner.provider().to_owned()),
-            method: request.method,
-            url: request_url(self.inner.base_url().as_deref(), &request.endpoint),
-            endpoint: request.endpoint.clone(),
-            model: request.model().to_owned(),
+            method: shown.method,
+            url: request_url(self.inner.base_url().as_deref(), &shown.endpoint),
+            endpoint: shown.endpoint.clone(),
+            model: shown.model().to_owned(),
             scope: self.scope.clone(),
-            body: request.body.clone(),
+            body: identity.map_or_else(|| request.body.clone(), |identity| identity.body),
         };
         let pending = PendingWrite {
             store: self.store.clone(),
@@ -271,8 +320,14 @@ impl<C: InferenceClient> Recording<C> {
             normalizer,
             mode: self.mode,
             recorded_errors: self.recorded_errors.clone(),
+            secrets,
         };
-        match self.inner.send(request).await {
+        match self
+            .inner
+            .send(request)
+            .await
+            .map_err(|err| pending.secrets.scrub_error(err))
+        {
             // A recorded body (from a recorder nested inside) is recorded as values.
             Ok(response) => match response.body.into_values(response.origin.as_deref())? {
                 Values::Json(mut body) => {
@@ -325,22 +380,51 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
         self.inner.base_url()
     }
 
+    fn secrets(&self) -> Vec<String> {
+        self.inner.secrets()
+    }
+
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let secrets = Secrets::new(self.inner.secrets());
         if self.mode == Mode::Live {
             tracing::debug!(mode = %self.mode, endpoint = %request.endpoint, outcome = "live", "passing through");
-            return self.inner.send(request).await;
+            return self
+                .inner
+                .send(request)
+                .await
+                .map_err(|err| secrets.scrub_error(err));
         }
-        let hash = self.hash_of(&request);
+        let levels = depth(&request.body);
+        if levels > MAX_BODY_DEPTH {
+            let message = format!(
+                "the body of {} {} is nested {levels} levels deep; the recorder takes at most {MAX_BODY_DEPTH}",
+                request.method, request.endpoint
+            );
+            dismantle(request.body);
+            return Err(Error::Config(message));
+        }
+        let identity = redact_request(&request, &self.redacted_fields, &secrets);
+        let hash = request_hash(identity.as_ref().unwrap_or(&request), self.scope.as_deref());
         if self.mode != Mode::Record {
             // A file that exists but cannot be parsed is an error here, never a reason
             // to record over it: it may be someone's only copy.
-            if let Some((path, response)) = self.store.load_response(&hash)? {
-                return self.replay(&hash, path, response);
+            if let Some((path, file)) = self.store.load_response(&hash)? {
+                let asked = identity.as_ref().unwrap_or(&request);
+                if file.method != asked.method || file.endpoint != asked.endpoint {
+                    return Err(Error::InvalidRecording {
+                        reason: format!(
+                            "it records {} {}, but it is named for {} {}: was it renamed, or edited by hand?",
+                            file.method, file.endpoint, asked.method, asked.endpoint
+                        ),
+                        path,
+                    });
+                }
+                return self.replay(&hash, path, file.response);
             }
             if self.mode == Mode::Replay {
                 tracing::debug!(mode = %self.mode, hash, endpoint = %request.endpoint, outcome = "miss", "no recording");
                 return Err(Error::ReplayMiss(Box::new(ReplayMiss::new(
-                    &request,
+                    identity.as_ref().unwrap_or(&request),
                     hash,
                     self.inner.provider(),
                     self.scope.as_deref(),
@@ -349,7 +433,7 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
                 ))));
             }
         }
-        self.record(request, hash).await
+        self.record(request, identity, hash, secrets).await
     }
 }
 
@@ -374,6 +458,8 @@ struct PendingWrite {
     normalizer: Arc<dyn Normalizer>,
     mode: Mode,
     recorded_errors: Arc<[u16]>,
+    /// Replaced in every body before it is normalized, written or handed out.
+    secrets: Secrets,
 }
 
 impl PendingWrite {
@@ -388,8 +474,8 @@ impl PendingWrite {
             ));
         }
         if self.mode == Mode::Record
-            && let Ok(Some((_, Replayed::Json(_) | Replayed::Stream { .. }))) =
-                self.store.load_response(&self.hash)
+            && let Ok(Some((_, file))) = self.store.load_response(&self.hash)
+            && matches!(file.response, Replayed::Json(_) | Replayed::Stream { .. })
         {
             return Some("an error never replaces the successful recording of this request".into());
         }
@@ -397,6 +483,7 @@ impl PendingWrite {
     }
 
     fn normalize(&self, body: &mut Value) {
+        self.secrets.scrub_value(body);
         let ctx = NormalizeContext {
             hash: &self.hash,
             endpoint: &self.request.endpoint,
@@ -420,7 +507,8 @@ impl PendingWrite {
         })
     }
 
-    fn write_error(self, status: u16, body: Value) -> Result<(PathBuf, Value), Error> {
+    fn write_error(self, status: u16, mut body: Value) -> Result<(PathBuf, Value), Error> {
+        self.secrets.scrub_value(&mut body);
         self.save(RecordedResponse {
             status,
             is_streaming: false,
@@ -479,7 +567,8 @@ impl Stream for RecordingStream {
         let Some(pending) = &this.pending else {
             return Poll::Ready(None);
         };
-        match ready!(this.inner.poll_next_unpin(cx)) {
+        let item = ready!(this.inner.poll_next_unpin(cx));
+        match item.map(|item| item.map_err(|err| pending.secrets.scrub_error(err))) {
             Some(Ok(mut chunk)) => {
                 pending.normalize(&mut chunk);
                 this.chunks.push(chunk.clone());

@@ -1,26 +1,47 @@
 //! Scoping recordings by the current test.
 
-/// The path of the function this macro is called in, such as
-/// `my_crate::tests::chat_works`: a scope unique to each test.
+/// The name of the test running now, such as `tests::chat_works`: a scope unique to each
+/// test, and the same name `cargo test` filters by.
+///
+/// The name comes from the thread the test harness runs the test on (libtest and
+/// cargo-nextest name it after the test), so it names the test even when called in a
+/// helper function the test calls, and it does not depend on the compiler version. On
+/// a thread the harness did not name (a task spawned onto a runtime's worker threads,
+/// a program's main thread) it falls back to the path of the function it is written
+/// in, from `std::any::type_name`, whose exact text Rust does not promise to keep
+/// between compiler versions: there, pass a name of your own to `Recording::scope`.
 ///
 /// ```
 /// use recording_core::{test_name, Recording};
 /// # struct Client;
-/// fn chat_works() -> String {
-///     test_name!()
-/// }
-/// assert!(chat_works().ends_with("::chat_works"));
-/// # let _ = Recording::new(Client).scope(test_name!());
+/// // In a test, this is the test's name; here (a doctest's main thread) the path of
+/// // the function around it.
+/// let scope = test_name!();
+/// assert!(!scope.is_empty());
+/// # let _ = Recording::new(Client).scope(scope);
 /// ```
-///
-/// It works in `#[tokio::test] async fn`s too: the closures and async blocks the
-/// function body sits in are stripped from the name.
 #[macro_export]
 macro_rules! test_name {
     () => {{
         fn __recording_scope_marker() {}
-        $crate::scope::function_path(::std::any::type_name_of_val(&__recording_scope_marker))
+        $crate::scope::test_name_or(::std::any::type_name_of_val(&__recording_scope_marker))
     }};
+}
+
+/// The running test's name (see [`current_test`]), or else the path of the function
+/// whose marker `marker` names. Public for the macro; not meant to be called.
+#[doc(hidden)]
+pub fn test_name_or(marker: &str) -> String {
+    current_test().unwrap_or_else(|| function_path(marker))
+}
+
+/// The name of the test running on this thread, as the test harness named the thread;
+/// `None` on a thread it did not name.
+pub fn current_test() -> Option<String> {
+    let thread = std::thread::current();
+    let name = thread.name()?;
+    let unnamed_by_harness = name == "main" || name.starts_with("tokio-runtime-worker");
+    (!unnamed_by_harness).then(|| name.to_owned())
 }
 
 /// Turns the type name of the marker function that [`test_name!`] defines into the
@@ -38,21 +59,38 @@ pub fn function_path(marker: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A helper shared by tests, as suites have them.
+    fn scope_from_a_helper() -> String {
+        test_name!()
+    }
+
     #[test]
-    fn names_the_enclosing_test() {
+    fn names_the_test_not_the_helper() {
+        assert_eq!(test_name!(), "scope::tests::names_the_test_not_the_helper");
         assert_eq!(
-            test_name!(),
-            "recording_core::scope::tests::names_the_enclosing_test"
+            scope_from_a_helper(),
+            "scope::tests::names_the_test_not_the_helper"
         );
     }
 
     #[tokio::test]
     async fn names_the_enclosing_async_test() {
         let from_async_block = async { test_name!() }.await;
-        assert_eq!(
-            test_name!(),
-            "recording_core::scope::tests::names_the_enclosing_async_test"
-        );
+        assert_eq!(test_name!(), "scope::tests::names_the_enclosing_async_test");
         assert_eq!(from_async_block, test_name!());
+    }
+
+    #[test]
+    fn off_a_test_thread_it_falls_back_to_the_function_path() {
+        let name = std::thread::Builder::new()
+            .name("main".into())
+            .spawn(|| test_name!())
+            .expect("spawn")
+            .join()
+            .expect("join");
+        assert_eq!(
+            name,
+            "recording_core::scope::tests::off_a_test_thread_it_falls_back_to_the_function_path"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! The recordings directory: `<dir>/responses/<hash>.json`, read by key, written atomically.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::Error;
-use crate::format::{RecordingFile, Replayed};
+use crate::format::{MAX_BODY_DEPTH, RecordingFile, ReplayFile, depth};
 
 /// The name of the subdirectory that holds the recording files.
 pub const RESPONSES_DIR: &str = "responses";
@@ -53,8 +53,8 @@ impl Store {
 
     /// Reads only the response of the recording for `hash`, as replay does; `None` and
     /// errors as [`Store::load`].
-    pub fn load_response(&self, hash: &str) -> Result<Option<(PathBuf, Replayed)>, Error> {
-        self.read(hash, Replayed::from_file_slice)
+    pub fn load_response(&self, hash: &str) -> Result<Option<(PathBuf, ReplayFile)>, Error> {
+        self.read(hash, ReplayFile::from_file_slice)
     }
 
     fn read<T>(
@@ -64,24 +64,34 @@ impl Store {
     ) -> Result<Option<(PathBuf, T)>, Error> {
         check_key(hash)?;
         let path = self.path_for(hash);
-        match fs::read(&path) {
+        match read_recording(&path) {
             Ok(bytes) => parse(&bytes, &path).map(|parsed| Some((path, parsed))),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Storage {
-                action: "read",
-                path,
-                source,
-                fetched: None,
-            }),
+            Err(ReadError::Missing) => Ok(None),
+            Err(ReadError::Failed(err)) => Err(err),
         }
     }
 
     /// Writes the recording for `hash` atomically: to a temporary file in the same
     /// directory, flushed, then renamed over the old one. A crash or a concurrent writer
     /// leaves the old complete file or the new complete file, never a torn one.
+    ///
+    /// A body nested deeper than [`MAX_BODY_DEPTH`] is refused (the file is not
+    /// written) because no reader of this project could read it back.
     pub fn save(&self, hash: &str, file: &RecordingFile) -> Result<PathBuf, Error> {
         check_key(hash)?;
         let path = self.path_for(hash);
+        let bodies = [Some(&file.request.body), Some(&file.response.body)]
+            .into_iter()
+            .chain([file.response.stream_error.as_ref().map(|e| &e.body)]);
+        for body in bodies.flatten() {
+            let levels = depth(body);
+            if levels > MAX_BODY_DEPTH {
+                let why = format!(
+                    "a body is nested {levels} levels deep; recordings hold at most {MAX_BODY_DEPTH}, which every reader of this project accepts"
+                );
+                return Err(storage_error("write", &path, io::Error::other(why)));
+            }
+        }
         write_atomically(&path, file.to_pretty_json().as_bytes())?;
         Ok(path)
     }
@@ -100,6 +110,53 @@ impl Store {
         paths.sort();
         paths
     }
+}
+
+/// The largest recording replay reads: 256 MiB. A larger file is reported, not read.
+pub const MAX_RECORDING_BYTES: u64 = 256 * 1024 * 1024;
+
+enum ReadError {
+    Missing,
+    Failed(Error),
+}
+
+/// Reads a recording file: a regular file (a symlink to one is followed) of at most
+/// [`MAX_RECORDING_BYTES`]. A FIFO, a device or a directory named like a recording is
+/// an error, never a read that blocks or never ends.
+fn read_recording(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let failed = |source| ReadError::Failed(storage_error("read", path, source));
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(err) => return Err(failed(err)),
+    };
+    let unusable = |reason: String| {
+        ReadError::Failed(Error::InvalidRecording {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    if !meta.is_file() {
+        return Err(unusable(
+            "it is not a regular file (a FIFO, a device or a directory?); only regular files are read".into(),
+        ));
+    }
+    if meta.len() > MAX_RECORDING_BYTES {
+        return Err(unusable(format!(
+            "it is {} bytes; recordings are read up to {MAX_RECORDING_BYTES} bytes",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_RECORDING_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_RECORDING_BYTES {
+        return Err(unusable(format!(
+            "it grew past {MAX_RECORDING_BYTES} bytes while it was read"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A key is the 64 lowercase hex digits of a SHA-256, and nothing else: the only
@@ -140,9 +197,18 @@ fn parent_of(path: &Path) -> &Path {
 
 /// A temporary file in `dir` whose name starts with `.` and ends `.partial`, so that
 /// nothing that looks for recordings (`*.json`) ever reads one a crash left behind.
+/// The name prefix of the temporary files an [`AtomicBatch`] stages: only batches
+/// (the `normalize` tool) write them, so leftovers of an interrupted batch can be told
+/// apart from a recorder's write in progress, and removed.
+pub const BATCH_TEMP_PREFIX: &str = ".tmp-batch-";
+
 fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    temp_file_named(dir, ".tmp-")
+}
+
+fn temp_file_named(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-").suffix(".partial");
+    builder.prefix(prefix).suffix(".partial");
     // tempfile makes private (0600) files; a recording is an ordinary file to commit
     // and share, so it gets the mode any new file gets (0644 under the usual umask).
     #[cfg(unix)]
@@ -203,10 +269,15 @@ impl AtomicBatch {
     /// exist), to replace `path` at [`AtomicBatch::commit`] if it still holds
     /// `original` then; nothing changes at `path` before. The file is closed at once,
     /// so a batch of any size holds no file descriptors.
+    /// The replacement keeps the permissions `path` has (a read-only file stays
+    /// read-only).
     pub fn stage(&self, path: &Path, original: &[u8], contents: &[u8]) -> Result<(), Error> {
         let failed = |err| storage_error("write", path, err);
-        let mut temp = temp_file_in(parent_of(path)).map_err(failed)?;
+        let mut temp = temp_file_named(parent_of(path), BATCH_TEMP_PREFIX).map_err(failed)?;
         temp.write_all(contents).map_err(failed)?;
+        if let Ok(meta) = fs::metadata(path) {
+            fs::set_permissions(temp.path(), meta.permissions()).map_err(failed)?;
+        }
         let staged = Staged {
             temp: temp.into_temp_path(),
             target: path.to_path_buf(),

@@ -6,6 +6,7 @@
 //! replays them with no server.
 
 pub mod captured_ollama;
+pub mod exposure;
 pub mod faulty_server;
 pub mod llama_server;
 pub mod numbers;

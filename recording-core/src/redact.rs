@@ -1,0 +1,212 @@
+//! Secrets never reach the disk, a log or an error message: what a client was given
+//! (its API key, a URL's password or query key) is replaced by [`REDACTED`] wherever
+//! it appears, and request fields that carry secrets by convention are redacted before
+//! a request is keyed or written.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::client::ApiRequest;
+use crate::error::Error;
+use crate::pointer::Pointer;
+
+/// What a secret is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// The request fields redacted by default: where gateways take a key in the body.
+pub const DEFAULT_REDACTED_FIELDS: [&str; 3] = ["/api_key", "/apiKey", "/password"];
+
+/// Secrets shorter than this are not searched for: a placeholder key such as `unused`
+/// or `x` would otherwise be cut out of every prompt that happens to contain the word.
+/// Real keys are far longer.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// The secrets a client knows, longest first, to be replaced wherever they appear.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets(Arc<[String]>);
+
+impl Secrets {
+    /// The secrets in `values` of at least [`MIN_SECRET_LEN`] characters.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Secrets {
+        let mut kept: Vec<String> = values
+            .into_iter()
+            .filter(|secret| secret.chars().count() >= MIN_SECRET_LEN)
+            .collect();
+        kept.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        kept.dedup();
+        Secrets(kept.into())
+    }
+
+    /// Whether there is nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `text` with every secret replaced.
+    pub fn scrub_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut text = Cow::Borrowed(text);
+        for secret in self.0.iter() {
+            if text.contains(secret.as_str()) {
+                text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+            }
+        }
+        text
+    }
+
+    fn occurs_in(&self, value: &Value) -> bool {
+        match value {
+            Value::String(text) => self.0.iter().any(|s| text.contains(s.as_str())),
+            Value::Array(items) => items.iter().any(|item| self.occurs_in(item)),
+            Value::Object(map) => map.iter().any(|(key, item)| {
+                self.0.iter().any(|s| key.contains(s.as_str())) || self.occurs_in(item)
+            }),
+            _ => false,
+        }
+    }
+
+    /// Replaces every secret in the strings (and object keys) of `value`.
+    pub fn scrub_value(&self, value: &mut Value) {
+        if self.is_empty() || !self.occurs_in(value) {
+            return;
+        }
+        match value {
+            Value::String(text) => {
+                if let Cow::Owned(clean) = self.scrub_str(text) {
+                    *text = clean;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    self.scrub_value(&mut item);
+                    map.insert(self.scrub_str(&key).into_owned(), item);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `err` with every secret replaced in what it would show or carry.
+    pub fn scrub_error(&self, err: Error) -> Error {
+        if self.is_empty() {
+            return err;
+        }
+        let text = |text: String| self.scrub_str(&text).into_owned();
+        match err {
+            Error::Api {
+                status,
+                mut body,
+                not_recorded,
+            } => {
+                self.scrub_value(&mut body);
+                Error::Api {
+                    status,
+                    body,
+                    not_recorded,
+                }
+            }
+            Error::Transport(message) => Error::Transport(text(message)),
+            Error::Config(message) => Error::Config(text(message)),
+            Error::InvalidRecording { path, reason } => Error::InvalidRecording {
+                path,
+                reason: text(reason),
+            },
+            Error::Decode {
+                what,
+                origin,
+                field,
+                message,
+            } => Error::Decode {
+                what,
+                origin,
+                field,
+                message: text(message),
+            },
+            Error::Storage {
+                action,
+                path,
+                source,
+                fetched,
+            } => Error::Storage {
+                action,
+                path,
+                source,
+                fetched: fetched.map(|mut body| {
+                    self.scrub_value(&mut body);
+                    body
+                }),
+            },
+            other => other,
+        }
+    }
+}
+
+/// `request` with its secrets out: the fields `fields` names set to [`REDACTED`], and
+/// every known secret replaced. `None` when there is nothing to change, so the common
+/// case costs no copy.
+pub fn redact_request(
+    request: &ApiRequest,
+    fields: &[Pointer],
+    secrets: &Secrets,
+) -> Option<ApiRequest> {
+    let named = fields.iter().any(|field| field.matches(&request.body));
+    if !named && (secrets.is_empty() || !secrets.occurs_in(&request.body)) {
+        return None;
+    }
+    let mut redacted = request.clone();
+    for field in fields {
+        field.visit_mut(&mut redacted.body, &mut |value| {
+            *value = Value::String(REDACTED.to_owned());
+        });
+    }
+    secrets.scrub_value(&mut redacted.body);
+    Some(redacted)
+}
+
+/// The default redacted fields, parsed.
+pub(crate) fn default_fields() -> Arc<[Pointer]> {
+    DEFAULT_REDACTED_FIELDS
+        .iter()
+        .filter_map(|text| Pointer::parse(text).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_replaced_in_strings_keys_and_errors() {
+        let secrets = Secrets::new(["sk-live-123456789".to_owned(), "short".to_owned()]);
+        let mut body =
+            json!({"echo": "Bearer sk-live-123456789", "sk-live-123456789": 1, "n": "short"});
+        secrets.scrub_value(&mut body);
+        assert_eq!(
+            body,
+            json!({"echo": "Bearer <redacted>", "<redacted>": 1, "n": "short"})
+        );
+        let err = secrets.scrub_error(Error::Transport("key sk-live-123456789 refused".into()));
+        assert_eq!(err.to_string(), "transport error: key <redacted> refused");
+    }
+
+    #[test]
+    fn requests_are_redacted_only_when_needed() {
+        let secrets = Secrets::new(["sk-live-123456789".to_owned()]);
+        let fields = default_fields();
+        let clean = ApiRequest::post("/v1/x", json!({"prompt": "hello"}));
+        assert!(redact_request(&clean, &fields, &secrets).is_none());
+        let leaky = ApiRequest::post(
+            "/v1/x",
+            json!({"api_key": "gw-abc", "prompt": "my key is sk-live-123456789"}),
+        );
+        let redacted = redact_request(&leaky, &fields, &secrets).expect("changed");
+        assert_eq!(
+            redacted.body,
+            json!({"api_key": "<redacted>", "prompt": "my key is <redacted>"})
+        );
+    }
+}
