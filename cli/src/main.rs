@@ -1,14 +1,16 @@
-//! `inference-recorder`: the user-facing command. It only parses arguments and calls
-//! the crates that do the work.
+//! `inference-recorder`: the user-facing command. It parses arguments and calls the
+//! crates that do the work; each command works in any repository.
 
-use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+mod import;
+mod key;
+mod serve;
+mod show;
+mod suite;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use recording_core::{Mode, Recording};
-use recording_server::RecordingServer;
 
 #[derive(Parser)]
 #[command(
@@ -25,115 +27,50 @@ struct Cli {
 enum Command {
     /// Serve recordings over HTTP: OpenAI-compatible on /v1/*, Ollama on /api/*.
     ///
-    /// The first line printed is `listening on URL openai=URL/v1 ollama=URL`. One line
-    /// per request follows on stderr (method, path, key prefix, hit/miss/recorded).
-    /// SIGINT or SIGTERM stops it after in-flight requests finish.
-    Serve(Serve),
+    /// The first line printed is `listening on URL openai=URL/v1 ollama=URL ...`. One
+    /// line per request follows on stderr (method, path, key prefix,
+    /// hit/miss/recorded). SIGINT or SIGTERM stops it after in-flight requests finish.
+    Serve(serve::Serve),
+    /// List the recordings no test used in the last full test run; exit 1 when any.
+    Unused(suite::Unused),
+    /// Delete the recordings no test used in the last full test run.
+    Prune(suite::Prune),
+    /// Show a recording: its request, status, the answer's text, tool calls.
+    Show(show::Show),
+    /// Print the key this project gives a request (method, endpoint, body, scope).
+    Key(key::Key),
+    /// Convert recordings of another recorder into this project's format and keys.
+    Import(import::Import),
+    /// Re-apply the providers' normalization rules to recordings on disk.
+    Normalize(NormalizeArgs),
 }
 
+/// The arguments of `normalize`, as the `normalize` binary takes them.
 #[derive(clap::Args)]
-struct Serve {
-    /// replay, record-if-missing, record or live [default: TEST_INFERENCE_MODE, else replay]
+struct NormalizeArgs {
+    /// Recordings directories, trees holding many, or single files [default:
+    /// recordings/ or tests/recordings/ under the current directory]
+    paths: Vec<PathBuf>,
+    /// Report what would change; change nothing.
+    #[arg(long, conflicts_with = "check")]
+    dry_run: bool,
+    /// Change nothing; exit 1 when any file would change (for CI).
     #[arg(long)]
-    mode: Option<String>,
-    /// The recordings directory (the one holding responses/) [default:
-    /// TEST_RECORDING_DIR, else recordings/ or tests/recordings/ under the current
-    /// directory]
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// The OpenAI-compatible server to record from, with its /v1
-    /// (http://127.0.0.1:8080/v1); its key comes from OPENAI_API_KEY.
-    #[arg(long, value_name = "URL")]
-    openai_upstream: Option<String>,
-    /// The Ollama to record from (http://127.0.0.1:11434).
-    #[arg(long, value_name = "HOST")]
-    ollama_upstream: Option<String>,
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// The port; 0 picks a free one.
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// API error statuses to record although the default policy does not (429,503).
-    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
-    record_errors: Vec<u16>,
+    check: bool,
 }
 
-/// `recordings/` or `tests/recordings/` under `cwd`, whichever exists (the first when
-/// both do, `recordings/` when neither does).
-fn default_dir(cwd: &Path) -> PathBuf {
-    let tests = cwd.join("tests/recordings");
-    if !cwd.join("recordings").is_dir() && tests.is_dir() {
-        tests
-    } else {
-        cwd.join("recordings")
+/// The recordings directory a command works on: `dir` if given, else
+/// `TEST_RECORDING_DIR`, else `recordings/` or `tests/recordings/` under the current
+/// directory.
+pub(crate) fn recordings_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(dir) = dir {
+        return Ok(dir);
     }
-}
-
-async fn serve(args: Serve) -> Result<(), String> {
-    let mut recorder = Recording::from_env(()).map_err(|err| err.to_string())?;
-    if let Some(mode) = args.mode {
-        recorder = recorder.mode(mode.parse::<Mode>().map_err(|err| err.to_string())?);
+    if let Some(dir) = std::env::var_os(recording_core::DIR_ENV).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
     }
-    let dir = match (args.dir, std::env::var_os(recording_core::DIR_ENV)) {
-        (Some(dir), _) => dir,
-        (None, Some(dir)) if !dir.is_empty() => PathBuf::from(dir),
-        _ => {
-            let cwd =
-                std::env::current_dir().map_err(|err| format!("no current directory: {err}"))?;
-            default_dir(&cwd)
-        }
-    };
-    let recorder = recorder.dir(dir).record_errors(args.record_errors);
-    let mut server = RecordingServer::new()
-        .recorder(recorder)
-        .bind(SocketAddr::new(args.host, args.port));
-    if let Some(url) = args.openai_upstream {
-        server = server.openai_upstream(url);
-    }
-    if let Some(host) = args.ollama_upstream {
-        server = server.ollama_upstream(host);
-    }
-    let running = server.start().await.map_err(|err| err.to_string())?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        let line = format!(
-            "listening on {} openai={} ollama={} mode={} dir={}",
-            running.url(),
-            running.openai_url(),
-            running.ollama_url(),
-            running.recorder().current_mode(),
-            running.recorder().recordings_dir().display()
-        );
-        writeln!(stdout, "{line}")
-            .and_then(|()| stdout.flush())
-            .map_err(|err| err.to_string())?;
-    }
-    stopped().await;
-    running.stop().await.map_err(|err| err.to_string())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    let cwd = std::env::current_dir().map_err(|err| format!("no current directory: {err}"))?;
+    Ok(recording_core::recordings_dir_in(&cwd))
 }
 
 #[tokio::main]
@@ -147,13 +84,19 @@ async fn main() -> ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve::serve(args).await.map(|()| 0),
+        Command::Unused(args) => suite::unused(args),
+        Command::Prune(args) => suite::prune(args),
+        Command::Show(args) => show::show(args),
+        Command::Key(args) => key::key(args),
+        Command::Import(args) => import::import(args),
+        Command::Normalize(args) => Ok(normalize::command(args.paths, args.dry_run, args.check)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(message) => {
             eprintln!("inference-recorder: {message}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

@@ -135,6 +135,110 @@ pub fn remove_leftovers(files: &[PathBuf]) -> usize {
     removed
 }
 
+/// Exit status when `--check` finds files that would change.
+pub const EXIT_WOULD_CHANGE: u8 = 1;
+/// Exit status when a path or a file could not be processed, or nothing was found.
+pub const EXIT_FAILED: u8 = 2;
+
+/// The whole command, as both `normalize` and `inference-recorder normalize` run it:
+/// finds the recordings (`paths`, or the repository's `recordings/` or
+/// `tests/recordings/` under the current directory), normalizes them, prints a line
+/// per file acted on and the summary, and gives the exit status.
+pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    let paths = if paths.is_empty() {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let default = recording_core::recordings_dir_in(&cwd);
+        if !default.is_dir() {
+            eprintln!(
+                "Error: no path given, and neither recordings/ nor tests/recordings/ is a directory here; name the recordings"
+            );
+            return EXIT_FAILED;
+        }
+        vec![default]
+    } else {
+        paths
+    };
+    let collected = match collect_files(&paths) {
+        Ok(collected) => collected,
+        Err(err) => {
+            eprintln!("Error: {err}");
+            return EXIT_FAILED;
+        }
+    };
+    for (path, why) in &collected.skipped {
+        eprintln!("Error: {}: {why}", path.display());
+    }
+    let files = collected.files;
+    if files.is_empty() {
+        // A check that checked nothing must not pass as a clean one.
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "Error: no recordings (*.json files) under {}; nothing was checked",
+            names.join(", ")
+        );
+        return EXIT_FAILED;
+    }
+    let write = !(dry_run || check);
+    if write {
+        let removed = remove_leftovers(&files);
+        if removed > 0 {
+            eprintln!("Removed {removed} temporary file(s) an interrupted run left behind");
+        }
+    }
+
+    let bar = ProgressBar::new(files.len() as u64);
+    if std::io::stderr().is_terminal() && files.len() >= 1000 {
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let report = run(&files, write, &|| bar.inc(1));
+    bar.finish_and_clear();
+
+    let prefix = if dry_run {
+        "[DRY RUN] "
+    } else if check {
+        "[CHECK] "
+    } else {
+        ""
+    };
+    for file in &report.files {
+        match &file.outcome {
+            Outcome::Unchanged => {}
+            Outcome::Changed if write => println!("Normalized: {}", file.path.display()),
+            Outcome::Changed => println!("{prefix}Would normalize: {}", file.path.display()),
+            Outcome::Failed(reason) => eprintln!("Error: {}: {reason}", file.path.display()),
+        }
+    }
+    println!(
+        "{prefix}Summary: {}/{} files modified",
+        report.modified(),
+        report.files.len()
+    );
+    if !collected.skipped.is_empty() {
+        eprintln!(
+            "{} path(s) were passed over; a check that skips a path does not pass",
+            collected.skipped.len()
+        );
+        EXIT_FAILED
+    } else if report.failed() > 0 {
+        eprintln!(
+            "{} file(s) could not be processed and were left untouched",
+            report.failed()
+        );
+        EXIT_FAILED
+    } else if check && report.modified() > 0 {
+        EXIT_WOULD_CHANGE
+    } else {
+        0
+    }
+}
+
 /// Normalizes `files` in parallel; rewrites changed files when `write`. `progress` is
 /// called once per file done, from any thread.
 ///

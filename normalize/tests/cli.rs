@@ -290,7 +290,7 @@ fn bad_files_are_reported_left_untouched_and_fail_the_run() {
 }
 
 #[test]
-fn without_a_path_it_walks_tests_recordings_of_the_current_directory() {
+fn without_a_path_it_finds_the_recordings_of_the_current_repository() {
     let (dir, tree) = fixture_tree();
     let workspace = dir.path().join("ws");
     fs::create_dir_all(workspace.join("tests")).expect("mkdir");
@@ -305,10 +305,25 @@ fn without_a_path_it_walks_tests_recordings_of_the_current_directory() {
         String::from_utf8_lossy(&output.stdout).contains("[DRY RUN] Summary: 7/12 files modified")
     );
 
+    // A repository with `recordings/` at its root: that one.
+    let other = dir.path().join("other");
+    fs::create_dir_all(&other).expect("mkdir");
+    fs::rename(workspace.join("tests/recordings"), other.join("recordings")).expect("move");
+    let output = normalize()
+        .current_dir(&other)
+        .arg("--check")
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("[CHECK] Summary: 7/12 files modified")
+    );
+
     let output = normalize().current_dir(dir.path()).output().expect("run");
     assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("tests/recordings is not a directory")
+        stderr.contains("neither recordings/ nor tests/recordings/"),
+        "{stderr}"
     );
 }
 

@@ -42,6 +42,7 @@ pub mod redact;
 pub mod scope;
 pub mod store;
 pub mod timeout;
+pub mod used;
 pub mod wire;
 
 pub use client::{
@@ -54,5 +55,7 @@ pub use identity::{canonical_json, identity_value, request_hash};
 pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
-pub use recording::{DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, REDACT_ENV, Recording, default_dir};
+pub use recording::{
+    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, REDACT_ENV, Recording, default_dir, recordings_dir_in,
+};
 pub use store::Store;

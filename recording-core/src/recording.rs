@@ -40,6 +40,17 @@ pub fn default_dir() -> PathBuf {
         .join("recordings")
 }
 
+/// The recordings directory of the repository at `root`, for tools run there:
+/// `recordings/`, or `tests/recordings/` when only that one exists.
+pub fn recordings_dir_in(root: &Path) -> PathBuf {
+    let tests = root.join("tests").join("recordings");
+    if !root.join("recordings").is_dir() && tests.is_dir() {
+        tests
+    } else {
+        root.join("recordings")
+    }
+}
+
 /// A client that records the responses of the client it wraps and replays them.
 ///
 /// ```
@@ -278,6 +289,7 @@ impl<C: InferenceClient> Recording<C> {
 
     fn replay(&self, hash: &str, path: PathBuf, replayed: Replayed) -> Result<ApiResponse, Error> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
+        crate::used::note(self.store.dir(), hash);
         let body = match replayed {
             Replayed::Error(RecordedError { status, body }) => {
                 return Err(Error::api(status, body));
@@ -525,6 +537,7 @@ impl PendingWrite {
         };
         match self.store.save(&self.hash, &file) {
             Ok(path) => {
+                crate::used::note(self.store.dir(), &self.hash);
                 tracing::debug!(mode = %self.mode, hash = self.hash, path = %path.display(), outcome = "recorded", "wrote recording");
                 Ok((path, file.response.body))
             }

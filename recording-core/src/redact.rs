@@ -166,8 +166,8 @@ pub fn redact_request(
     Some(redacted)
 }
 
-/// The default redacted fields, parsed.
-pub(crate) fn default_fields() -> Arc<[Pointer]> {
+/// The default redacted fields ([`DEFAULT_REDACTED_FIELDS`]), parsed.
+pub fn default_fields() -> Arc<[Pointer]> {
     DEFAULT_REDACTED_FIELDS
         .iter()
         .filter_map(|text| Pointer::parse(text).ok())

@@ -40,8 +40,13 @@ pub fn test_name_or(marker: &str) -> String {
 pub fn current_test() -> Option<String> {
     let thread = std::thread::current();
     let name = thread.name()?;
-    let unnamed_by_harness = name == "main" || name.starts_with("tokio-runtime-worker");
-    (!unnamed_by_harness).then(|| name.to_owned())
+    // A test's name is a Rust path (`module::test_name`); runtimes and pools name
+    // their threads otherwise (`tokio-rt-worker`), and a program's first thread is
+    // `main`.
+    let is_path = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+    (is_path && name != "main").then(|| name.to_owned())
 }
 
 /// Turns the type name of the marker function that [`test_name!`] defines into the
@@ -83,7 +88,7 @@ mod tests {
     #[test]
     fn off_a_test_thread_it_falls_back_to_the_function_path() {
         let name = std::thread::Builder::new()
-            .name("main".into())
+            .name("tokio-rt-worker".into())
             .spawn(|| test_name!())
             .expect("spawn")
             .join()

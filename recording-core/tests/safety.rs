@@ -60,11 +60,16 @@ async fn scopes_never_become_paths() {
         .collect();
     top.sort();
     assert_eq!(top, vec![std::ffi::OsString::from("recordings")]);
-    let inside: Vec<_> = fs::read_dir(&dir)
+    let mut inside: Vec<_> = fs::read_dir(&dir)
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert_eq!(inside, vec![std::ffi::OsString::from("responses")]);
+    inside.sort();
+    // `responses/`, and the used set (`.used/`, see recording_core::used).
+    assert_eq!(
+        inside,
+        vec![std::ffi::OsString::from(".used"), "responses".into()]
+    );
 }
 
 /// A regular file where `responses/` should be: the directory cannot be created or

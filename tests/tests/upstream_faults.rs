@@ -36,6 +36,10 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         };
         for entry in entries {
             let path = entry.expect("entry").path();
+            // The used set (`.used/`) notes what was used; only recordings matter here.
+            if path.ends_with(recording_core::used::USED_DIR) {
+                continue;
+            }
             if path.is_dir() {
                 pending.push(path);
             } else {

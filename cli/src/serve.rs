@@ -1,0 +1,96 @@
+//! `inference-recorder serve`: the recording server, for any client and language.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use recording_core::{Mode, Recording};
+use recording_server::RecordingServer;
+
+/// The arguments of `serve`.
+#[derive(clap::Args)]
+pub struct Serve {
+    /// replay, record-if-missing, record or live [default: TEST_INFERENCE_MODE, else replay]
+    #[arg(long)]
+    mode: Option<String>,
+    /// The recordings directory (the one holding responses/) [default:
+    /// TEST_RECORDING_DIR, else recordings/ or tests/recordings/ under the current
+    /// directory]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The OpenAI-compatible server to record from, with its /v1
+    /// (http://127.0.0.1:8080/v1); its key comes from OPENAI_API_KEY.
+    #[arg(long, value_name = "URL")]
+    openai_upstream: Option<String>,
+    /// The Ollama to record from (http://127.0.0.1:11434).
+    #[arg(long, value_name = "HOST")]
+    ollama_upstream: Option<String>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// API error statuses to record although the default policy does not (429,503).
+    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+    record_errors: Vec<u16>,
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn serve(args: Serve) -> Result<(), String> {
+    let mut recorder = Recording::from_env(()).map_err(|err| err.to_string())?;
+    if let Some(mode) = args.mode {
+        recorder = recorder.mode(mode.parse::<Mode>().map_err(|err| err.to_string())?);
+    }
+    let dir = crate::recordings_dir(args.dir)?;
+    let recorder = recorder.dir(dir).record_errors(args.record_errors);
+    let mut server = RecordingServer::new()
+        .recorder(recorder)
+        .bind(SocketAddr::new(args.host, args.port));
+    if let Some(url) = args.openai_upstream {
+        server = server.openai_upstream(url);
+    }
+    if let Some(host) = args.ollama_upstream {
+        server = server.ollama_upstream(host);
+    }
+    let running = server.start().await.map_err(|err| err.to_string())?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        let line = format!(
+            "listening on {} openai={} ollama={} mode={} dir={}",
+            running.url(),
+            running.openai_url(),
+            running.ollama_url(),
+            running.recorder().current_mode(),
+            running.recorder().recordings_dir().display()
+        );
+        writeln!(stdout, "{line}")
+            .and_then(|()| stdout.flush())
+            .map_err(|err| err.to_string())?;
+    }
+    stopped().await;
+    running.stop().await.map_err(|err| err.to_string())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

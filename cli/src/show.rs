@@ -1,0 +1,205 @@
+//! `show`: a recording for people: what was asked, what came back, as text.
+
+use std::fs;
+use std::path::PathBuf;
+
+use recording_core::RecordingFile;
+use serde_json::Value;
+
+/// The arguments of `show`.
+#[derive(clap::Args)]
+pub struct Show {
+    /// A recording file, or a key (64 hex digits) in the recordings directory.
+    recording: String,
+    /// The recordings directory, for a key [default: TEST_RECORDING_DIR, else
+    /// recordings/ or tests/recordings/ under the current directory]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the file as it is.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn show(args: Show) -> Result<u8, String> {
+    let path = if PathBuf::from(&args.recording).is_file() {
+        PathBuf::from(&args.recording)
+    } else {
+        let dir = crate::recordings_dir(args.dir)?;
+        recording_core::Store::new(dir).path_for(&args.recording)
+    };
+    let bytes = fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    if args.json {
+        print!("{}", String::from_utf8_lossy(&bytes));
+        return Ok(0);
+    }
+    let file = RecordingFile::from_slice(&bytes, &path).map_err(|err| err.to_string())?;
+    print!("{}", describe(&path, &file));
+    Ok(0)
+}
+
+/// The human view of a recording.
+fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
+    let request = &file.request;
+    let response = &file.response;
+    let mut out = format!("file:       {}\n", path.display());
+    out += &format!(
+        "request:    {} {}{}\n",
+        request.method,
+        request.endpoint,
+        request
+            .provider
+            .as_ref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default()
+    );
+    if !request.model.is_empty() {
+        out += &format!("model:      {}\n", request.model);
+    }
+    if let Some(scope) = &request.scope {
+        out += &format!("scope:      {scope}\n");
+    }
+    if let Some(question) = last_question(&request.body) {
+        out += &format!("asked:      {question:?}\n");
+    }
+    let chunks = response.body.as_array().filter(|_| response.is_streaming);
+    let shape = match chunks {
+        Some(chunks) => format!(", streamed in {} chunks", chunks.len()),
+        None => String::new(),
+    };
+    let status = if response.is_error {
+        " (API error)"
+    } else {
+        ""
+    };
+    out += &format!("status:     {}{status}{shape}\n", response.status);
+    if response.is_error {
+        out += &format!("error:      {}\n", response.body);
+        return out;
+    }
+    let bodies: Vec<&Value> = match chunks {
+        Some(chunks) => chunks.iter().collect(),
+        None => vec![&response.body],
+    };
+    let text: String = bodies.iter().map(|body| text_of(body)).collect();
+    if !text.is_empty() {
+        out += &format!("answer:     {text:?}\n");
+    }
+    for call in tool_calls(&bodies) {
+        out += &format!("tool call:  {call}\n");
+    }
+    if let Some(embeddings) = embeddings(&response.body) {
+        out += &format!("embeddings: {embeddings}\n");
+    }
+    if let Some(error) = &response.stream_error {
+        out += &format!("then error: HTTP {}: {}\n", error.status, error.body);
+    }
+    out
+}
+
+/// The last user message, prompt or input of a request body.
+fn last_question(body: &Value) -> Option<String> {
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        return messages
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .and_then(|m| m["content"].as_str().map(str::to_owned));
+    }
+    ["prompt", "input"]
+        .iter()
+        .find_map(|field| body.get(*field))
+        .map(|value| match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+}
+
+/// The text one body or chunk adds to the answer, whatever the API.
+fn text_of(body: &Value) -> String {
+    let mut text = String::new();
+    if let Some(choices) = body.get("choices").and_then(Value::as_array) {
+        for choice in choices {
+            for field in [
+                &choice["message"]["content"],
+                &choice["delta"]["content"],
+                &choice["text"],
+            ] {
+                text += field.as_str().unwrap_or_default();
+            }
+        }
+    }
+    for field in [&body["response"], &body["message"]["content"]] {
+        text += field.as_str().unwrap_or_default();
+    }
+    if body["type"] == "response.output_text.delta" {
+        text += body["delta"].as_str().unwrap_or_default();
+    }
+    if body["object"] == "response" {
+        for item in body["output"].as_array().into_iter().flatten() {
+            for part in item["content"].as_array().into_iter().flatten() {
+                text += part["text"].as_str().unwrap_or_default();
+            }
+        }
+    }
+    text
+}
+
+/// The tool calls of a body or stream, as `name(arguments)`; a stream's deltas are
+/// joined by their index.
+fn tool_calls(bodies: &[&Value]) -> Vec<String> {
+    let mut calls: Vec<(String, String)> = Vec::new();
+    for body in bodies {
+        for choice in body["choices"].as_array().into_iter().flatten() {
+            for holder in [&choice["message"], &choice["delta"]] {
+                for (position, call) in holder["tool_calls"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let index = call["index"].as_u64().map_or(position, |i| i as usize);
+                    if calls.len() <= index {
+                        calls.resize(index + 1, Default::default());
+                    }
+                    let function = &call["function"];
+                    calls[index].0 += function["name"].as_str().unwrap_or_default();
+                    match &function["arguments"] {
+                        Value::String(text) => calls[index].1 += text,
+                        Value::Null => {}
+                        other => calls[index].1 += &other.to_string(),
+                    }
+                }
+            }
+        }
+        for call in body["message"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let function = &call["function"];
+            calls.push((
+                function["name"].as_str().unwrap_or_default().to_owned(),
+                function["arguments"].to_string(),
+            ));
+        }
+    }
+    calls
+        .into_iter()
+        .map(|(name, arguments)| format!("{name}({arguments})"))
+        .collect()
+}
+
+fn embeddings(body: &Value) -> Option<String> {
+    let vectors: Vec<&Value> = match (body.get("data"), body.get("embeddings")) {
+        (Some(Value::Array(data)), _) => data.iter().map(|item| &item["embedding"]).collect(),
+        (_, Some(Value::Array(vectors))) => vectors.iter().collect(),
+        _ => return None,
+    };
+    let first = vectors.first()?;
+    let size = match first {
+        Value::Array(floats) => format!("{} floats", floats.len()),
+        Value::String(base64) => format!("{} bytes of base64", base64.len()),
+        _ => return None,
+    };
+    Some(format!("{} vector(s) of {size}", vectors.len()))
+}

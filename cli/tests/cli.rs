@@ -1,0 +1,366 @@
+//! The `inference-recorder` command on temporary trees and the repository's real
+//! fixtures: finding and pruning recordings no test uses, `show`, `key`, `import`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use recording_core::format::{RecordedRequest, RecordedResponse, RecordingFile};
+use recording_core::{
+    ApiRequest, ApiResponse, Error, InferenceClient, Mode, NoNormalization, Normalizer, Recording,
+    Store,
+};
+use serde_json::json;
+
+fn cli() -> Command {
+    Command::cargo_bin("inference-recorder").expect("the binary")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/llama-stack")
+}
+
+/// Replay only: the suite below never reaches a server.
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl InferenceClient for Unreachable {
+    fn provider(&self) -> &str {
+        "openai"
+    }
+    fn normalizer(&self) -> Arc<dyn Normalizer> {
+        Arc::new(NoNormalization)
+    }
+    async fn send(&self, _: ApiRequest) -> Result<ApiResponse, Error> {
+        Err(Error::Transport("unreachable".into()))
+    }
+}
+
+fn request(test: &str) -> ApiRequest {
+    ApiRequest::post(
+        "/v1/chat/completions",
+        json!({"model": "m", "messages": [{"role": "user", "content": test}]}),
+    )
+}
+
+fn record(dir: &Path, test: &str) -> PathBuf {
+    let request = request(test);
+    let file = RecordingFile {
+        request: RecordedRequest {
+            provider: Some("openai".into()),
+            method: request.method,
+            url: String::new(),
+            endpoint: request.endpoint.clone(),
+            model: "m".into(),
+            scope: None,
+            body: request.body.clone(),
+        },
+        response: RecordedResponse {
+            status: 200,
+            is_streaming: false,
+            is_error: false,
+            body: json!({"choices": [{"message": {"content": format!("answer to {test}")}}]}),
+            stream_error: None,
+        },
+    };
+    let key = Recording::new(Unreachable).hash_of(&request);
+    Store::new(dir).save(&key, &file).expect("saved")
+}
+
+/// One test of the suite the driver below runs in a process of its own (this test
+/// binary, with `--ignored`). Without `SUITE_DIR` it does nothing; a test named in
+/// `SUITE_WITHOUT` has been "removed".
+async fn suite_test(name: &str) {
+    let Ok(dir) = std::env::var("SUITE_DIR") else {
+        return;
+    };
+    if std::env::var("SUITE_WITHOUT").is_ok_and(|removed| removed == name) {
+        return;
+    }
+    Recording::new(Unreachable)
+        .mode(Mode::Replay)
+        .dir(dir)
+        .send(request(name))
+        .await
+        .expect("replayed");
+}
+
+#[tokio::test]
+#[ignore = "a test of the suite that `unused_names_exactly_the_orphans` runs"]
+async fn suite_a() {
+    suite_test("a").await;
+}
+
+#[tokio::test]
+#[ignore = "a test of the suite that `unused_names_exactly_the_orphans` runs"]
+async fn suite_b() {
+    suite_test("b").await;
+}
+
+/// Runs the suite: this test binary's ignored tests, as `cargo test` would run them,
+/// with `args` (a filter makes it a partial run).
+fn run_suite(dir: &Path, without: Option<&str>, args: &[&str]) {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("this binary"));
+    command.arg("--ignored").args(args).env("SUITE_DIR", dir);
+    if let Some(removed) = without {
+        command.env("SUITE_WITHOUT", removed);
+    }
+    let status = command.status().expect("the suite runs");
+    assert!(status.success());
+}
+
+fn listed(output: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains(".json"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn unused_names_exactly_the_orphans_and_prune_removes_exactly_those() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = record(dir.path(), "a");
+    let b = record(dir.path(), "b");
+
+    // Nothing is judged before a run.
+    cli()
+        .args(["unused", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+
+    // A full run uses both.
+    run_suite(dir.path(), None, &[]);
+    cli()
+        .args(["unused", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+
+    // Test b is removed; after a full run, b's recording is the one orphan.
+    cli()
+        .args(["unused", "--reset", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    run_suite(dir.path(), Some("b"), &[]);
+    let output = cli()
+        .args(["unused", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1), "orphans fail the guard");
+    let orphans = listed(&output);
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert!(orphans[0].contains(&b.display().to_string()), "{orphans:?}");
+    assert!(
+        orphans[0].contains("POST /v1/chat/completions") && orphans[0].contains(" m "),
+        "{orphans:?}"
+    );
+
+    let output = cli()
+        .args(["prune", "--dry-run", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    assert_eq!(listed(&output).len(), 1);
+    assert!(a.exists() && b.exists(), "--dry-run changes nothing");
+    cli()
+        .args(["prune", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert!(a.exists() && !b.exists(), "exactly the orphan is gone");
+
+    // A partial run (a filter) never leads to reporting a used file.
+    let c = record(dir.path(), "b");
+    cli()
+        .args(["unused", "--reset", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    run_suite(dir.path(), None, &["suite_a"]);
+    let output = cli()
+        .args(["unused", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(listed(&output).is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("filtered"));
+    let output = cli()
+        .args(["prune", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(c.exists(), "a partial run prunes nothing");
+}
+
+#[test]
+fn import_places_llama_stack_recordings_and_says_what_it_cannot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let into = dir.path().join("recordings");
+    let output = cli()
+        .args(["import", "llama-stack"])
+        .arg(fixtures())
+        .arg("--into")
+        .arg(&into)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "one file cannot be placed");
+    assert!(
+        stdout.contains("relabelled /api/embeddings -> /api/embed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("relabelled /v1/completions -> /v1/chat/completions"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("3877ecf1bc62.json") && stderr.contains("empty"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Summary: 11 of 12 files imported"),
+        "{stdout}"
+    );
+
+    // Imported files replay under this project's keys: the key of each file's request
+    // is its name.
+    for entry in fs::read_dir(into.join("responses")).expect("imported") {
+        let path = entry.expect("entry").path();
+        let file =
+            RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("valid");
+        let request = dir.path().join("request.json");
+        fs::write(
+            &request,
+            json!({"method": file.request.method, "endpoint": file.request.endpoint, "body": file.request.body})
+                .to_string(),
+        )
+        .expect("write");
+        let output = cli().arg("key").arg(&request).output().expect("run");
+        let key = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        assert_eq!(
+            format!("{key}.json"),
+            path.file_name().expect("name").to_string_lossy()
+        );
+    }
+    // And they are normalized already.
+    cli()
+        .arg("normalize")
+        .arg(&into)
+        .arg("--check")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn show_tells_what_a_recording_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let into = dir.path().join("recordings");
+    cli()
+        .args(["import", "llama-stack"])
+        .arg(fixtures())
+        .arg("--into")
+        .arg(&into)
+        .output()
+        .expect("run");
+    let generate = request_key(&into, "/api/generate", "llama-guard3:1b");
+    let output = cli()
+        .args(["show", "--dir"])
+        .arg(&into)
+        .arg(&generate)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("request:    POST /api/generate (ollama)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("answer:     \"unsafe\\nS2\""), "{stdout}");
+    // A stream is shown as the text it assembles to.
+    let stream = request_key(&into, "/api/generate", "llama3.2:3b-instruct-fp16");
+    let output = cli()
+        .args(["show", "--dir"])
+        .arg(&into)
+        .arg(&stream)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("streamed in"), "{stdout}");
+    assert!(
+        stdout.contains("answer:     \"Hello, how can I assist you today?\""),
+        "{stdout}"
+    );
+    // --json is the file as it is.
+    let output = cli()
+        .args(["show", "--json", "--dir"])
+        .arg(&into)
+        .arg(&stream)
+        .output()
+        .expect("run");
+    let path = Store::new(&into).path_for(&stream);
+    assert_eq!(output.stdout, fs::read(path).expect("read"));
+}
+
+/// The key of the imported recording of `endpoint` with `model`.
+fn request_key(dir: &Path, endpoint: &str, model: &str) -> String {
+    for entry in fs::read_dir(dir.join("responses")).expect("dir") {
+        let path = entry.expect("entry").path();
+        let file =
+            RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("valid");
+        if file.request.endpoint == endpoint && file.request.model == model {
+            return path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+    panic!("no {endpoint} recording of {model}")
+}
+
+#[test]
+fn key_prints_the_key_a_recorder_gives_the_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = request("a");
+    let expected = Recording::new(Unreachable).hash_of(&request);
+    let file = dir.path().join("request.json");
+    fs::write(
+        &file,
+        json!({"method": "POST", "endpoint": request.endpoint, "body": request.body}).to_string(),
+    )
+    .expect("write");
+    cli()
+        .arg("key")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(format!("{expected}\n"));
+    let scoped = Recording::new(Unreachable)
+        .scope("tests::chat")
+        .hash_of(&request);
+    cli()
+        .args(["key", "-"])
+        .write_stdin(
+            json!({"endpoint": request.endpoint, "body": request.body, "scope": "tests::chat"})
+                .to_string(),
+        )
+        .assert()
+        .success()
+        .stdout(format!("{scoped}\n"));
+    let output = cli()
+        .args(["key", "-"])
+        .write_stdin(r#"{"endpoint": "v1/x"}"#)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("must be a path"));
+}
