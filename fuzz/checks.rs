@@ -54,7 +54,7 @@ fn as_values(replayed: Replayed) -> (bool, Value, Option<Value>) {
     };
     match replayed {
         Replayed::Json(raw) => (false, parse(&raw), None),
-        Replayed::Stream { chunks, error } => (
+        Replayed::Stream { chunks, error, .. } => (
             false,
             Value::Array(chunks.iter().map(|c| parse(c)).collect()),
             error.map(|e| e.body),

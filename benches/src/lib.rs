@@ -126,6 +126,7 @@ pub fn store_recording<C: InferenceClient>(
             is_error: false,
             body,
             stream_error: None,
+            chunk_ms: None,
         },
     };
     Store::new(dir)

@@ -62,6 +62,7 @@ fn record(dir: &Path, test: &str) -> PathBuf {
             is_error: false,
             body: json!({"choices": [{"message": {"content": format!("answer to {test}")}}]}),
             stream_error: None,
+            chunk_ms: None,
         },
     };
     let key = Recording::new(Unreachable).hash_of(&request);

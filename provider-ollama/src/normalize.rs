@@ -31,6 +31,12 @@ const DURATIONS: [&str; 4] = [
 pub struct OllamaNormalizer;
 
 impl Normalizer for OllamaNormalizer {
+    /// `/keep_alive`: how long Ollama keeps the model loaded afterwards; it never
+    /// changes the answer.
+    fn volatile_request_fields(&self) -> &[&'static str] {
+        &["/keep_alive"]
+    }
+
     fn normalize(&self, _ctx: &NormalizeContext<'_>, body: &mut Value) {
         let Some(map) = body.as_object_mut() else {
             return;

@@ -28,6 +28,12 @@ use serde_json::{Map, Value};
 pub struct OpenAiNormalizer;
 
 impl Normalizer for OpenAiNormalizer {
+    /// `/user`: OpenAI's end-user identifier, often a session or request id that
+    /// changes on every run; it never changes the answer.
+    fn volatile_request_fields(&self) -> &[&'static str] {
+        &["/user"]
+    }
+
     fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) {
         let Some(map) = body.as_object_mut() else {
             return;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::Stream;
@@ -159,7 +160,36 @@ pub(crate) enum Recorded {
     Stream {
         chunks: Vec<Box<RawValue>>,
         tail: Option<Error>,
+        /// The wait before each chunk, for a paced replay.
+        delays: Option<Vec<Duration>>,
     },
+}
+
+/// `items` as a stream; with `delays`, each item after its delay (a paced replay).
+pub(crate) fn paced<T, I>(
+    items: I,
+    delays: Option<Vec<Duration>>,
+) -> Pin<Box<dyn Stream<Item = T> + Send>>
+where
+    T: Send + 'static,
+    I: Iterator<Item = T> + Send + 'static,
+{
+    use futures::StreamExt;
+    match delays {
+        None => Box::pin(futures::stream::iter(items)),
+        Some(delays) => {
+            let mut delays = delays.into_iter();
+            Box::pin(futures::stream::iter(items).then(move |item| {
+                let delay = delays.next().unwrap_or_default();
+                async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    item
+                }
+            }))
+        }
+    }
 }
 
 impl RecordedBody {
@@ -167,8 +197,16 @@ impl RecordedBody {
         RecordedBody(Recorded::Json(body))
     }
 
-    pub(crate) fn stream(chunks: Vec<Box<RawValue>>, tail: Option<Error>) -> RecordedBody {
-        RecordedBody(Recorded::Stream { chunks, tail })
+    pub(crate) fn stream(
+        chunks: Vec<Box<RawValue>>,
+        tail: Option<Error>,
+        delays: Option<Vec<Duration>>,
+    ) -> RecordedBody {
+        RecordedBody(Recorded::Stream {
+            chunks,
+            tail,
+            delays,
+        })
     }
 }
 
@@ -186,12 +224,16 @@ impl ResponseBody {
             ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
                 Values::Json(decode_text(raw.get(), "recorded body", origin)?)
             }
-            ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+            ResponseBody::Recorded(RecordedBody(Recorded::Stream {
+                chunks,
+                tail,
+                delays,
+            })) => {
                 let origin = origin.map(Path::to_path_buf);
                 let values = chunks
                     .into_iter()
                     .map(move |raw| decode_text(raw.get(), "recorded chunk", origin.as_deref()));
-                Values::Stream(Box::pin(futures::stream::iter(values.chain(tail.map(Err)))))
+                Values::Stream(paced(values.chain(tail.map(Err)), delays))
             }
         })
     }
@@ -281,12 +323,18 @@ impl ApiResponse {
                     chunk.and_then(|chunk| decode(chunk, what, origin.as_deref()))
                 })))
             }
-            ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+            ResponseBody::Recorded(RecordedBody(Recorded::Stream {
+                chunks,
+                tail,
+                delays,
+            })) => {
                 let typed = chunks
                     .into_iter()
                     .map(move |raw| decode_text(raw.get(), what, origin.as_deref()));
-                let typed = futures::stream::iter(typed.chain(tail.map(Err)));
-                Ok(end_at_first_error(typed))
+                Ok(end_at_first_error(paced(
+                    typed.chain(tail.map(Err)),
+                    delays,
+                )))
             }
             ResponseBody::Json(_) | ResponseBody::Recorded(_) => {
                 Err(shape("a stream", "a single JSON body", origin))

@@ -72,6 +72,19 @@ pub enum Error {
         fetched: Option<Box<Value>>,
     },
 
+    /// In `verify` mode, the live answer's shape differs from the recording's.
+    #[error(
+        "drift: the live answer differs from {} in shape:\n{}",
+        path.display(),
+        differences.iter().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+    )]
+    Drift {
+        /// The recording compared.
+        path: PathBuf,
+        /// One line per difference, such as `added /usage/details (object)`.
+        differences: Vec<String>,
+    },
+
     /// A response body does not have the shape of the type it was decoded into.
     #[error(
         "cannot decode {what}{} at `{field}`: {message}",

@@ -109,6 +109,11 @@ pub struct RecordedResponse {
     /// The API error that ended a stream after its chunks, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_error: Option<RecordedError>,
+    /// For a stream recorded with timing on, each chunk's time since the request was
+    /// sent, in milliseconds. Not part of the key, untouched by `normalize`; replay
+    /// can keep the gaps (`TEST_INFERENCE_PACE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_ms: Option<Vec<u64>>,
 }
 
 /// An API error that ended a stream.
@@ -191,6 +196,8 @@ pub enum Replayed {
         chunks: Vec<Box<RawValue>>,
         /// The error after the chunks.
         error: Option<RecordedError>,
+        /// Each chunk's recorded time since the request was sent, if timed.
+        chunk_ms: Option<Vec<u64>>,
     },
     /// An API error response.
     Error(RecordedError),
@@ -226,6 +233,8 @@ struct RawResponse<'a> {
     body: &'a RawValue,
     #[serde(default)]
     stream_error: Option<RecordedError>,
+    #[serde(default)]
+    chunk_ms: Option<Vec<u64>>,
 }
 
 impl ReplayFile {
@@ -269,6 +278,7 @@ impl Replayed {
         Ok(Replayed::Stream {
             chunks,
             error: raw.stream_error,
+            chunk_ms: raw.chunk_ms,
         })
     }
 
@@ -286,6 +296,7 @@ impl Replayed {
             Replayed::Stream {
                 chunks: items.iter().map(text).collect::<Result<_, _>>()?,
                 error: response.stream_error,
+                chunk_ms: response.chunk_ms,
             }
         } else {
             Replayed::Json(text(&response.body)?)

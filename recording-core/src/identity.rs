@@ -43,12 +43,23 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// The key of a request: 64 lowercase hex digits of SHA-256 over its canonical form.
 pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
+    sequence_hash(request, scope, 0)
+}
+
+/// The key of the `call`-th identical request in a scope, in sequence mode
+/// (`Recording::in_sequence`): the first call (0) has the plain key, later ones add a
+/// `"call"` member to the canonical form.
+pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> String {
     // The same bytes as `canonical_json(&identity_value(..))`, without cloning the
     // body: the members are written in their sorted order (body, endpoint, method,
     // scope).
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"body\":");
     write_canonical(&request.body, &mut out, 0);
+    if call > 0 {
+        out.extend_from_slice(b",\"call\":");
+        out.extend_from_slice(call.to_string().as_bytes());
+    }
     out.extend_from_slice(b",\"endpoint\":");
     write_string(&request.endpoint, &mut out);
     out.extend_from_slice(b",\"method\":");

@@ -29,6 +29,7 @@
 //! ```
 
 mod client;
+pub mod drift;
 mod error;
 pub mod format;
 mod identity;
@@ -51,11 +52,12 @@ pub use client::{
 };
 pub use error::{Error, decode};
 pub use format::RecordingFile;
-pub use identity::{canonical_json, identity_value, request_hash};
+pub use identity::{canonical_json, identity_value, request_hash, sequence_hash};
 pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
 pub use recording::{
-    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, REDACT_ENV, Recording, default_dir, recordings_dir_in,
+    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, Recording,
+    VOLATILE_ENV, default_dir, recordings_dir_in,
 };
 pub use store::Store;

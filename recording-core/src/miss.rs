@@ -39,6 +39,9 @@ pub struct ReplayMiss {
     pub closest: Option<Closest>,
     /// Set when the search for the closest recording stopped early, saying where.
     pub search_stopped: Option<String>,
+    /// In sequence mode, past the recorded calls: this call's number (counting from
+    /// 1) and how many were recorded.
+    pub beyond_sequence: Option<(u64, u64)>,
 }
 
 /// How much of each recording a miss reads: the request comes first in a file, so the
@@ -60,6 +63,9 @@ pub struct Closest {
     pub scope: Option<String>,
     /// A unified diff from its request body to the missed one, keys sorted.
     pub diff: String,
+    /// When the bodies differ only in a few values (1 to 3), their JSON Pointers:
+    /// fields that, if they change on every run, can be declared volatile.
+    pub differing_fields: Vec<String>,
 }
 
 impl ReplayMiss {
@@ -78,6 +84,7 @@ impl ReplayMiss {
             expected_path: store.path_for(&hash),
             closest,
             search_stopped,
+            beyond_sequence: None,
             hash,
             provider: provider.to_owned(),
             method: request.method,
@@ -94,6 +101,67 @@ impl ReplayMiss {
 /// the request's, preferring the same model. Bounded: only each file's request is read
 /// (its first [`MISS_HEAD_BYTES`]), at most [`MISS_SEARCH_FILES`] files, for at most
 /// [`MISS_SEARCH_TIME`]; when it stops early it says so.
+impl ReplayMiss {
+    /// The miss of call `call` (counting from 0) of a request in sequence mode, when
+    /// only `call` calls were recorded.
+    pub(crate) fn beyond_sequence(
+        request: &ApiRequest,
+        hash: String,
+        provider: &str,
+        scope: Option<&str>,
+        call: u64,
+        store: &Store,
+    ) -> ReplayMiss {
+        ReplayMiss {
+            expected_path: store.path_for(&hash),
+            closest: None,
+            search_stopped: None,
+            beyond_sequence: Some((call + 1, call)),
+            hash,
+            provider: provider.to_owned(),
+            method: request.method,
+            endpoint: request.endpoint.clone(),
+            model: request.model().to_owned(),
+            scope: scope.map(str::to_owned),
+            mode: Mode::Replay,
+            dir: store.dir().to_path_buf(),
+        }
+    }
+}
+
+/// The JSON Pointers of the values that differ between `a` and `b`, up to `limit`
+/// (one more means "more than that").
+fn differing_leaves(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, limit: usize) {
+    if out.len() > limit {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(left), Value::Object(right)) => {
+            let keys: std::collections::BTreeSet<&String> =
+                left.keys().chain(right.keys()).collect();
+            for key in keys {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                let here = format!("{at}/{escaped}");
+                match (left.get(key), right.get(key)) {
+                    (Some(l), Some(r)) => differing_leaves(l, r, &here, out, limit),
+                    _ => out.push(here),
+                }
+            }
+        }
+        (Value::Array(left), Value::Array(right)) if left.len() == right.len() => {
+            for (i, (l, r)) in left.iter().zip(right).enumerate() {
+                differing_leaves(l, r, &format!("{at}/{i}"), out, limit);
+            }
+        }
+        _ if a != b => out.push(if at.is_empty() {
+            "/".into()
+        } else {
+            at.to_owned()
+        }),
+        _ => {}
+    }
+}
+
 fn find_closest(
     request: &ApiRequest,
     scope: Option<&str>,
@@ -139,6 +207,11 @@ fn find_closest(
         .context_radius(3)
         .header("recorded", "requested")
         .to_string();
+    let mut differing_fields = Vec::new();
+    differing_leaves(&recorded.body, &request.body, "", &mut differing_fields, 3);
+    if differing_fields.len() > 3 || differing_fields.iter().any(|f| f == "/") {
+        differing_fields.clear();
+    }
     let scope = recorded
         .scope
         .filter(|theirs| Some(theirs.as_str()) != scope);
@@ -147,6 +220,7 @@ fn find_closest(
         same_model,
         scope,
         diff,
+        differing_fields,
     };
     (Some(closest), stopped)
 }
@@ -196,6 +270,12 @@ impl fmt::Display for ReplayMiss {
             &self.model
         };
         writeln!(f, "replay miss: no recording for this request")?;
+        if let Some((call, recorded)) = self.beyond_sequence {
+            writeln!(
+                f,
+                "  sequence:  this is call {call} of this request in its scope, but {recorded} were recorded"
+            )?;
+        }
         writeln!(f, "  request:   {} {}", self.method, self.endpoint)?;
         writeln!(f, "  provider:  {}", self.provider)?;
         writeln!(f, "  model:     {model}")?;
@@ -227,6 +307,15 @@ impl fmt::Display for ReplayMiss {
                     for line in closest.diff.lines() {
                         writeln!(f, "  {line}")?;
                     }
+                }
+                if !closest.differing_fields.is_empty() {
+                    let fields = closest.differing_fields.join(",");
+                    writeln!(
+                        f,
+                        "  the bodies differ only in {}: if that changes on every run without changing the answer, declare it volatile: Recording::volatile(\"{}\") or TEST_INFERENCE_VOLATILE={fields}",
+                        closest.differing_fields.join(", "),
+                        closest.differing_fields[0]
+                    )?;
                 }
             }
             None => {

@@ -21,15 +21,21 @@ pub enum Mode {
     Record,
     /// Pass straight through to the server; nothing is read or written.
     Live,
+    /// Call the server and compare the shape of its answer (fields added, removed or
+    /// of another type, the number of stream chunks, the status) with the recording;
+    /// a difference is an [`Error::Drift`] listing it. Nothing is written. How a team
+    /// learns that a provider changed its API before its replay-only CI does.
+    Verify,
 }
 
 impl Mode {
     /// Every mode, in the order the docs list them.
-    pub const ALL: [Mode; 4] = [
+    pub const ALL: [Mode; 5] = [
         Mode::Replay,
         Mode::RecordIfMissing,
         Mode::Record,
         Mode::Live,
+        Mode::Verify,
     ];
 
     /// The mode's name as `TEST_INFERENCE_MODE` spells it.
@@ -39,6 +45,7 @@ impl Mode {
             Mode::RecordIfMissing => "record-if-missing",
             Mode::Record => "record",
             Mode::Live => "live",
+            Mode::Verify => "verify",
         }
     }
 

@@ -35,6 +35,14 @@ impl NormalizeContext<'_> {
 pub trait Normalizer: Send + Sync + fmt::Debug {
     /// Rewrites one response body, or one chunk of a stream, in place.
     fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value);
+
+    /// Request fields (JSON Pointers, `*` for any index or key) that change between
+    /// runs without changing the answer, left out of every request's key: the
+    /// provider's defaults, to which a recorder adds its own
+    /// (`Recording::volatile`). None by default.
+    fn volatile_request_fields(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// Rules that change nothing, for clients whose responses have no volatile fields.

@@ -68,6 +68,36 @@ impl Pointer {
         visit_at(&self.segments, root, visit)
     }
 
+    /// Removes every member the pointer names from `root` (an array element becomes
+    /// `null`, so other indices keep their meaning); returns how many.
+    pub fn remove(&self, root: &mut Value) -> usize {
+        let Some((last, parents)) = self.segments.split_last() else {
+            return 0;
+        };
+        let mut removed = 0;
+        visit_at(parents, root, &mut |parent| match (last, parent) {
+            (Segment::Any, Value::Object(map)) => {
+                removed += map.len();
+                map.clear();
+            }
+            (Segment::Any, Value::Array(items)) => {
+                removed += items.len();
+                items.iter_mut().for_each(|item| *item = Value::Null);
+            }
+            (Segment::Name(name), Value::Object(map)) => {
+                removed += usize::from(map.shift_remove(name.as_str()).is_some());
+            }
+            (Segment::Name(name), Value::Array(items)) => {
+                if let Some(item) = name.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    *item = Value::Null;
+                    removed += 1;
+                }
+            }
+            _ => {}
+        });
+        removed
+    }
+
     /// Whether the pointer names anything in `root`.
     pub fn matches(&self, root: &Value) -> bool {
         matches_at(&self.segments, root)
@@ -148,6 +178,9 @@ mod tests {
         assert!(Pointer::parse("/m/2/j").expect("valid").matches(&doc));
         assert!(Pointer::parse("/*/y/k").expect("valid").matches(&doc));
         assert!(!Pointer::parse("/m/9").expect("valid").matches(&doc));
+        let removed = Pointer::parse("/m/*/k").expect("valid").remove(&mut doc);
+        assert_eq!(removed, 2);
+        assert_eq!(doc["m"], json!([{}, {}, {"j": 3}]));
         for bad in ["user", "/a~2", "/a~"] {
             let err = Pointer::parse(bad).expect_err(bad).to_string();
             assert!(err.contains(&format!("{bad:?}")), "{err}");

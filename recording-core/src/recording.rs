@@ -1,5 +1,6 @@
 //! The `Recording<C>` decorator: wraps a client, is a client.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,12 +15,13 @@ use crate::client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, RecordedBody, ResponseBody, Values,
     strip_credentials,
 };
+use crate::drift::{Answer, drift};
 use crate::error::Error;
 use crate::format::{
     MAX_BODY_DEPTH, RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
     depth, dismantle,
 };
-use crate::identity::request_hash;
+use crate::identity::{request_hash, sequence_hash};
 use crate::miss::ReplayMiss;
 use crate::mode::Mode;
 use crate::normalizer::{NormalizeContext, Normalizer};
@@ -94,6 +96,16 @@ pub struct Recording<C> {
     recorded_errors: Arc<[u16]>,
     /// Request fields redacted before a request is keyed or written.
     redacted_fields: Arc<[Pointer]>,
+    /// Request fields left out of the key (beyond the provider's own).
+    volatile_fields: Arc<[Pointer]>,
+    /// In sequence mode, how many times each key has been asked so far.
+    sequence: Option<Arc<Mutex<HashMap<String, u64>>>>,
+    /// Replay's pace: `None` at full speed, else the recorded gaps times this.
+    pace: Option<f64>,
+    /// Whether record runs keep each stream chunk's time.
+    record_timing: bool,
+    /// In verify mode, the paths whose drift is declared harmless.
+    harmless_drift: Arc<[String]>,
     /// Streams the caller dropped early, still being read so they can be recorded.
     draining: Drains,
 }
@@ -107,6 +119,37 @@ pub const DRAIN_TIME: Duration = Duration::from_secs(120);
 /// The environment variable that adds request fields to redact, as comma-separated
 /// JSON Pointers (see [`Recording::redact`]).
 pub const REDACT_ENV: &str = "TEST_INFERENCE_REDACT";
+
+/// The environment variable that sets replay's pace: `recorded` keeps the recorded
+/// gaps between stream chunks, a number scales them (`0.5` is twice as fast), `0` or
+/// unset replays at full speed.
+pub const PACE_ENV: &str = "TEST_INFERENCE_PACE";
+
+/// The environment variable that makes record runs keep each stream chunk's time
+/// (`1`); off by default, because times differ on every run and would show in every
+/// re-recording's diff.
+pub const RECORD_TIMING_ENV: &str = "TEST_INFERENCE_RECORD_TIMING";
+
+fn parse_pace(text: &str) -> Result<Option<f64>, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.eq_ignore_ascii_case("recorded") {
+        return Ok(Some(1.0));
+    }
+    match text.parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(factor) if factor.is_finite() && factor > 0.0 => Ok(Some(factor)),
+        _ => Err(Error::Config(format!(
+            "{PACE_ENV}={text:?} is not a pace: use `recorded`, a factor such as 0.5 or 2, or 0 for full speed"
+        ))),
+    }
+}
+
+/// The environment variable that adds request fields left out of keys, as
+/// comma-separated JSON Pointers (see [`Recording::volatile`]).
+pub const VOLATILE_ENV: &str = "TEST_INFERENCE_VOLATILE";
 
 /// How many more chunks the recorder reads of a stream the caller dropped early; a
 /// stream that goes on past this is not recorded.
@@ -135,6 +178,11 @@ impl<C> Recording<C> {
             scope: None,
             recorded_errors: Arc::new([]),
             redacted_fields: default_fields(),
+            volatile_fields: Arc::new([]),
+            sequence: None,
+            pace: None,
+            record_timing: false,
+            harmless_drift: Arc::new([]),
             draining: Drains::default(),
         }
     }
@@ -151,6 +199,27 @@ impl<C> Recording<C> {
                 recording = recording
                     .redact(field)
                     .map_err(|err| Error::Config(format!("{REDACT_ENV}: {err}")))?;
+            }
+        }
+        if let Ok(pace) = std::env::var(PACE_ENV) {
+            recording.pace = parse_pace(&pace)?;
+        }
+        if let Ok(timing) = std::env::var(RECORD_TIMING_ENV) {
+            recording.record_timing = match timing.trim() {
+                "1" | "true" | "yes" => true,
+                "" | "0" | "false" | "no" => false,
+                other => {
+                    return Err(Error::Config(format!(
+                        "{RECORD_TIMING_ENV}={other:?} is not a switch: use 1 or 0"
+                    )));
+                }
+            };
+        }
+        if let Ok(fields) = std::env::var(VOLATILE_ENV) {
+            for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                recording = recording
+                    .volatile(field)
+                    .map_err(|err| Error::Config(format!("{VOLATILE_ENV}: {err}")))?;
             }
         }
         Ok(match std::env::var_os(DIR_ENV) {
@@ -210,6 +279,58 @@ impl<C> Recording<C> {
         Ok(self)
     }
 
+    /// Leaves the request field `pointer` names (a JSON Pointer; `*` matches any index
+    /// or key) out of every key: a field that changes on every run without changing
+    /// the answer (a request id, a timestamp in `metadata`, a random `user`). The
+    /// recording keeps the body as it was sent. Added to the provider's defaults
+    /// ([`Normalizer::volatile_request_fields`]); `TEST_INFERENCE_VOLATILE` adds more
+    /// from the environment. Keys are exact by default: a changed prompt must miss.
+    pub fn volatile(mut self, pointer: &str) -> Result<Recording<C>, Error> {
+        let mut fields = self.volatile_fields.to_vec();
+        fields.push(Pointer::parse(pointer)?);
+        self.volatile_fields = fields.into();
+        Ok(self)
+    }
+
+    /// Sequence mode: the n-th identical request (within this recorder's scope, and
+    /// across its clones) replays the n-th recording of it, and record mode records
+    /// each call in order; for code that asks the same thing several times and expects
+    /// different answers (sampling, retries, agent loops). Replaying more calls than
+    /// were recorded is an error naming the counts. Tests that run in parallel must not
+    /// share a scope in this mode: give each its own (`.scope(test_name!())`), or the
+    /// order of their calls decides who gets which answer.
+    pub fn in_sequence(mut self) -> Recording<C> {
+        self.sequence = Some(Arc::default());
+        self
+    }
+
+    /// Replays streams at the recorded pace: each chunk after its recorded gap times
+    /// `factor` (1.0 as recorded, 0.5 twice as fast), through every front. Needs
+    /// recordings made with [`Recording::record_timing`]; others replay at full speed,
+    /// which is the default. `TEST_INFERENCE_PACE` sets it from the environment.
+    pub fn pace(mut self, factor: f64) -> Recording<C> {
+        self.pace = (factor.is_finite() && factor > 0.0).then_some(factor);
+        self
+    }
+
+    /// Makes record runs keep each stream chunk's time since the request was sent
+    /// (`chunk_ms` in the file), for a paced replay. Off by default: times differ on
+    /// every run, so they would show in every re-recording's diff.
+    /// `TEST_INFERENCE_RECORD_TIMING=1` turns it on from the environment.
+    pub fn record_timing(mut self, on: bool) -> Recording<C> {
+        self.record_timing = on;
+        self
+    }
+
+    /// In [`Mode::Verify`], differences at `path` (and below it), such as
+    /// `/usage/completion_tokens_details`, are harmless: not reported, not a failure.
+    pub fn harmless_drift(mut self, path: impl Into<String>) -> Recording<C> {
+        let mut paths = self.harmless_drift.to_vec();
+        paths.push(path.into());
+        self.harmless_drift = paths.into();
+        self
+    }
+
     /// Waits until every live stream that a caller dropped before its end has been
     /// read to its end and recorded (or given up on; see [`DRAIN_TIME`] and
     /// [`DRAIN_CHUNKS`]). The recorder reads such streams in the background; a test
@@ -254,6 +375,11 @@ impl<C> Recording<C> {
             scope: self.scope.clone(),
             recorded_errors: self.recorded_errors.clone(),
             redacted_fields: self.redacted_fields.clone(),
+            volatile_fields: self.volatile_fields.clone(),
+            sequence: self.sequence.clone(),
+            pace: self.pace,
+            record_timing: self.record_timing,
+            harmless_drift: self.harmless_drift.clone(),
             draining: self.draining.clone(),
         }
     }
@@ -278,8 +404,33 @@ impl<C: InferenceClient> Recording<C> {
             return request_hash(request, self.scope.as_deref());
         }
         let secrets = Secrets::new(self.inner.secrets());
-        let redacted = redact_request(request, &self.redacted_fields, &secrets);
-        request_hash(redacted.as_ref().unwrap_or(request), self.scope.as_deref())
+        let (shown, keyed) = self.identity(request, &secrets);
+        let keyed = keyed.as_ref().or(shown.as_ref()).unwrap_or(request);
+        request_hash(keyed, self.scope.as_deref())
+    }
+
+    /// The request as it is written (its secrets redacted) and as it is keyed (its
+    /// volatile fields out too); `None` for either where it is `request` itself, so
+    /// the common case copies nothing.
+    fn identity(
+        &self,
+        request: &ApiRequest,
+        secrets: &Secrets,
+    ) -> (Option<ApiRequest>, Option<ApiRequest>) {
+        let shown = redact_request(request, &self.redacted_fields, secrets);
+        let base = shown.as_ref().unwrap_or(request);
+        let normalizer = self.inner.normalizer();
+        let defaults = normalizer
+            .volatile_request_fields()
+            .iter()
+            .filter_map(|field| Pointer::parse(field).ok());
+        let mut keyed: Option<ApiRequest> = None;
+        for field in defaults.chain(self.volatile_fields.iter().cloned()) {
+            if field.matches(&keyed.as_ref().unwrap_or(base).body) {
+                field.remove(&mut keyed.get_or_insert_with(|| base.clone()).body);
+            }
+        }
+        (shown, keyed)
     }
 
     /// The file that holds, or would hold, the recording of `request`.
@@ -295,14 +446,110 @@ impl<C: InferenceClient> Recording<C> {
                 return Err(Error::api(status, body));
             }
             Replayed::Json(body) => RecordedBody::json(body),
-            Replayed::Stream { chunks, error } => RecordedBody::stream(
+            Replayed::Stream {
+                chunks,
+                error,
+                chunk_ms,
+            } => RecordedBody::stream(
                 chunks,
                 error.map(|RecordedError { status, body }| Error::api(status, body)),
+                self.pace
+                    .zip(chunk_ms)
+                    .map(|(factor, times)| gaps(&times, factor)),
             ),
         };
         Ok(ApiResponse {
             body: ResponseBody::Recorded(body),
             origin: Some(path),
+        })
+    }
+
+    /// Verify mode: the live answer, normalized, compared in shape with the recording;
+    /// nothing is written.
+    async fn verify(
+        &self,
+        request: ApiRequest,
+        hash: &str,
+        secrets: &Secrets,
+    ) -> Result<ApiResponse, Error> {
+        let Some((path, file)) = self.store.load(hash)? else {
+            return Err(Error::Config(format!(
+                "verify mode: nothing is recorded for {} {} (key {hash}) to compare the live answer with; record it first",
+                request.method, request.endpoint
+            )));
+        };
+        let normalizer = self.inner.normalizer();
+        let endpoint = request.endpoint.clone();
+        let ctx = NormalizeContext {
+            hash,
+            endpoint: &endpoint,
+        };
+        let clean = |value: &mut Value| {
+            secrets.scrub_value(value);
+            normalizer.normalize(&ctx, value);
+        };
+        let mut tail = None;
+        let live = match self
+            .inner
+            .send(request)
+            .await
+            .map_err(|e| secrets.scrub_error(e))
+        {
+            Ok(response) => match response.body.into_values(response.origin.as_deref())? {
+                Values::Json(mut body) => {
+                    clean(&mut body);
+                    Ok(body)
+                }
+                Values::Stream(mut stream) => {
+                    let mut chunks = Vec::new();
+                    while let Some(chunk) = stream.next().await {
+                        match chunk.map_err(|e| secrets.scrub_error(e)) {
+                            Ok(mut chunk) => {
+                                clean(&mut chunk);
+                                chunks.push(chunk);
+                            }
+                            Err(Error::Api { status, body, .. }) => {
+                                tail = Some(Error::api(status, body));
+                                break;
+                            }
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    Err(chunks)
+                }
+            },
+            Err(Error::Api { status, body, .. }) => {
+                let differences = drift(
+                    &answer_of(&file.response),
+                    &Answer::Body(status, &body),
+                    &self.harmless_drift,
+                );
+                return match differences.is_empty() {
+                    true => Err(Error::api(status, body)),
+                    false => Err(Error::Drift { path, differences }),
+                };
+            }
+            Err(other) => return Err(other),
+        };
+        let live_answer = match &live {
+            Ok(body) => Answer::Body(200, body),
+            Err(chunks) => Answer::Stream(chunks),
+        };
+        let differences = drift(
+            &answer_of(&file.response),
+            &live_answer,
+            &self.harmless_drift,
+        );
+        if !differences.is_empty() {
+            return Err(Error::Drift { path, differences });
+        }
+        tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "verified", "no drift");
+        Ok(match live {
+            Ok(body) => ApiResponse::json(body),
+            Err(chunks) => {
+                let items = chunks.into_iter().map(Ok).chain(tail.map(Err));
+                ApiResponse::stream(Box::pin(futures::stream::iter(items)))
+            }
         })
     }
 
@@ -333,6 +580,7 @@ impl<C: InferenceClient> Recording<C> {
             mode: self.mode,
             recorded_errors: self.recorded_errors.clone(),
             secrets,
+            started: self.record_timing.then(std::time::Instant::now),
         };
         match self
             .inner
@@ -344,7 +592,7 @@ impl<C: InferenceClient> Recording<C> {
             Ok(response) => match response.body.into_values(response.origin.as_deref())? {
                 Values::Json(mut body) => {
                     pending.normalize(&mut body);
-                    let (path, body) = pending.write(false, body, None)?;
+                    let (path, body) = pending.write(false, body, None, None)?;
                     Ok(ApiResponse::json(body).with_origin(path))
                 }
                 Values::Stream(stream) => {
@@ -352,6 +600,7 @@ impl<C: InferenceClient> Recording<C> {
                     let stream = RecordingStream {
                         inner: stream,
                         chunks: Vec::new(),
+                        times: Vec::new(),
                         pending: Some(pending),
                         drains: Some(self.draining.clone()),
                     };
@@ -415,8 +664,21 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
             dismantle(request.body);
             return Err(Error::Config(message));
         }
-        let identity = redact_request(&request, &self.redacted_fields, &secrets);
-        let hash = request_hash(identity.as_ref().unwrap_or(&request), self.scope.as_deref());
+        let (identity, keyed) = self.identity(&request, &secrets);
+        let keyed_request = keyed.as_ref().or(identity.as_ref()).unwrap_or(&request);
+        let mut hash = request_hash(keyed_request, self.scope.as_deref());
+        let mut call = 0;
+        if let Some(sequence) = &self.sequence {
+            let mut counts = sequence.lock().unwrap_or_else(PoisonError::into_inner);
+            let count = counts.entry(hash.clone()).or_insert(0);
+            call = *count;
+            *count += 1;
+            drop(counts);
+            hash = sequence_hash(keyed_request, self.scope.as_deref(), call);
+        }
+        if self.mode == Mode::Verify {
+            return self.verify(request, &hash, &secrets).await;
+        }
         if self.mode != Mode::Record {
             // A file that exists but cannot be parsed is an error here, never a reason
             // to record over it: it may be someone's only copy.
@@ -432,6 +694,16 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
                     });
                 }
                 return self.replay(&hash, path, file.response);
+            }
+            if self.mode == Mode::Replay && call > 0 {
+                return Err(Error::ReplayMiss(Box::new(ReplayMiss::beyond_sequence(
+                    identity.as_ref().unwrap_or(&request),
+                    hash,
+                    self.inner.provider(),
+                    self.scope.as_deref(),
+                    call,
+                    &self.store,
+                ))));
             }
             if self.mode == Mode::Replay {
                 tracing::debug!(mode = %self.mode, hash, endpoint = %request.endpoint, outcome = "miss", "no recording");
@@ -462,6 +734,28 @@ fn request_url(base: Option<&str>, endpoint: &str) -> String {
     }
 }
 
+/// A recorded response as the drift check sees it.
+fn answer_of(response: &RecordedResponse) -> Answer<'_> {
+    match (&response.body, response.is_streaming) {
+        (Value::Array(chunks), true) => Answer::Stream(chunks),
+        (body, _) => Answer::Body(response.status, body),
+    }
+}
+
+/// The waits between chunks recorded at `times` (milliseconds since the request),
+/// scaled by `factor`.
+fn gaps(times: &[u64], factor: f64) -> Vec<Duration> {
+    let mut before = 0;
+    times
+        .iter()
+        .map(|&at| {
+            let gap = at.saturating_sub(before);
+            before = at;
+            Duration::from_secs_f64(gap as f64 / 1000.0 * factor)
+        })
+        .collect()
+}
+
 /// Everything needed to write a recording once the response is complete.
 struct PendingWrite {
     store: Store,
@@ -472,6 +766,8 @@ struct PendingWrite {
     recorded_errors: Arc<[u16]>,
     /// Replaced in every body before it is normalized, written or handed out.
     secrets: Secrets,
+    /// When the request was sent, for chunk times; `None` when not timed.
+    started: Option<std::time::Instant>,
 }
 
 impl PendingWrite {
@@ -509,6 +805,7 @@ impl PendingWrite {
         is_streaming: bool,
         body: Value,
         stream_error: Option<RecordedError>,
+        chunk_ms: Option<Vec<u64>>,
     ) -> Result<(PathBuf, Value), Error> {
         self.save(RecordedResponse {
             status: 200,
@@ -516,6 +813,7 @@ impl PendingWrite {
             is_error: false,
             body,
             stream_error,
+            chunk_ms,
         })
     }
 
@@ -527,6 +825,7 @@ impl PendingWrite {
             is_error: true,
             body,
             stream_error: None,
+            chunk_ms: None,
         })
     }
 
@@ -565,6 +864,8 @@ impl PendingWrite {
 struct RecordingStream {
     inner: ChunkStream,
     chunks: Vec<Value>,
+    /// Each chunk's time since the request, when timed.
+    times: Vec<u64>,
     /// `None` once the stream has finished (written, failed or been abandoned).
     pending: Option<PendingWrite>,
     /// Where a stream dropped early registers the task that reads its rest; `None`
@@ -584,6 +885,10 @@ impl Stream for RecordingStream {
         match item.map(|item| item.map_err(|err| pending.secrets.scrub_error(err))) {
             Some(Ok(mut chunk)) => {
                 pending.normalize(&mut chunk);
+                if let Some(started) = pending.started {
+                    let millis = started.elapsed().as_millis();
+                    this.times.push(u64::try_from(millis).unwrap_or(u64::MAX));
+                }
                 this.chunks.push(chunk.clone());
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -602,7 +907,12 @@ impl Stream for RecordingStream {
                 let error = RecordedError { status, body };
                 let chunks = Value::Array(std::mem::take(&mut this.chunks));
                 Poll::Ready(Some(Err(
-                    match pending.write(true, chunks, Some(error.clone())) {
+                    match pending.write(
+                        true,
+                        chunks,
+                        Some(error.clone()),
+                        take_times(&mut this.times),
+                    ) {
                         Err(storage) => storage,
                         Ok(_) => Error::api(error.status, error.body),
                     },
@@ -616,17 +926,25 @@ impl Stream for RecordingStream {
             }
             None => {
                 let chunks = std::mem::take(&mut this.chunks);
-                match this
-                    .pending
-                    .take()
-                    .map(|p| p.write(true, Value::Array(chunks), None))
-                {
+                match this.pending.take().map(|p| {
+                    p.write(
+                        true,
+                        Value::Array(chunks),
+                        None,
+                        take_times(&mut this.times),
+                    )
+                }) {
                     Some(Err(storage)) => Poll::Ready(Some(Err(storage))),
                     _ => Poll::Ready(None),
                 }
             }
         }
     }
+}
+
+/// The chunk times gathered, if any were (timing on).
+fn take_times(times: &mut Vec<u64>) -> Option<Vec<u64>> {
+    (!times.is_empty()).then(|| std::mem::take(times))
 }
 
 impl Drop for RecordingStream {
@@ -645,6 +963,7 @@ impl Drop for RecordingStream {
         let rest = RecordingStream {
             inner: std::mem::replace(&mut self.inner, Box::pin(futures::stream::empty())),
             chunks: std::mem::take(&mut self.chunks),
+            times: std::mem::take(&mut self.times),
             pending: Some(pending),
             drains: None,
         };
@@ -714,7 +1033,27 @@ fn drained_with(err: &Error) {
 
 #[cfg(test)]
 mod tests {
-    use super::request_url;
+    use super::{gaps, parse_pace, request_url};
+    use std::time::Duration;
+
+    #[test]
+    fn paces_are_read_and_bad_ones_are_named() {
+        assert_eq!(parse_pace("recorded").ok(), Some(Some(1.0)));
+        assert_eq!(parse_pace(" 0.5 ").ok(), Some(Some(0.5)));
+        assert_eq!(parse_pace("0").ok(), Some(None));
+        assert_eq!(parse_pace("").ok(), Some(None));
+        for bad in ["fast", "-1", "inf"] {
+            let err = parse_pace(bad).expect_err(bad).to_string();
+            assert!(
+                err.contains("TEST_INFERENCE_PACE") && err.contains(bad),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            gaps(&[100, 300, 600], 0.5),
+            [50, 100, 150].map(Duration::from_millis)
+        );
+    }
 
     #[test]
     fn request_urls_never_carry_credentials() {

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::client::{ApiResponse, Recorded, RecordedBody, ResponseBody};
+use crate::client::{ApiResponse, Recorded, RecordedBody, ResponseBody, paced};
 use crate::error::Error;
 
 /// An HTTP answer: status, content type and body.
@@ -83,14 +83,18 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
             let texts = chunks.map(|chunk| chunk.map(|value| value.to_string()));
             stream(format, texts)
         }
-        ResponseBody::Recorded(RecordedBody(Recorded::Stream { chunks, tail })) => {
+        ResponseBody::Recorded(RecordedBody(Recorded::Stream {
+            chunks,
+            tail,
+            delays,
+        })) => {
             let texts = chunks.into_iter().map(|raw| {
                 let mut text = Vec::with_capacity(raw.get().len());
                 minify(raw.get(), &mut text);
                 // Minifying valid JSON text keeps it valid UTF-8.
                 Ok(String::from_utf8_lossy(&text).into_owned())
             });
-            stream(format, futures::stream::iter(texts.chain(tail.map(Err))))
+            stream(format, paced(texts.chain(tail.map(Err)), delays))
         }
     }
 }

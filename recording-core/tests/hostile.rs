@@ -36,6 +36,7 @@ fn file_for(request: &ApiRequest, body: Value) -> RecordingFile {
             is_error: false,
             body,
             stream_error: None,
+            chunk_ms: None,
         },
     }
 }

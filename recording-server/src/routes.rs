@@ -124,6 +124,8 @@ fn outcome(mode: Mode, existed: bool, result: &Result<ApiResponse, Error>) -> &'
         (Ok(_) | Err(Error::Api { .. }), Mode::Replay) => "hit",
         (Ok(_) | Err(Error::Api { .. }), Mode::RecordIfMissing) if existed => "hit",
         (Ok(_) | Err(Error::Api { .. }), Mode::Live) => "live",
+        (Ok(_) | Err(Error::Api { .. }), Mode::Verify) => "verified",
+        (Err(Error::Drift { .. }), _) => "drift",
         (Ok(_) | Err(Error::Api { .. }), _) => "recorded",
         (Err(_), _) => "failed",
     }

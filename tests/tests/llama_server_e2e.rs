@@ -6,6 +6,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use provider_openai::types::chat::{
@@ -267,5 +268,98 @@ async fn record_against_llama_server_then_replay_with_it_gone() {
     assert!(
         text.contains("+      \"content\": \"Say goodbye.\","),
         "{text}"
+    );
+}
+
+/// Against the real server: `verify` finds no drift in a fresh recording and changes
+/// no file, then reports a field the test added to the recording; a stream recorded
+/// with timing replays in about the recorded time with the pace on, and at once
+/// without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_paced_replay_against_llama_server() {
+    let test = "verify_and_paced_replay_against_llama_server";
+    let Some(mut server) = LlamaServer::start_or_skip(Role::Completions, test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = || requests::chat("Count to three.");
+    let recording = recorder(&server.base_url(), Mode::Record, dir.path()).record_timing(true);
+    let recorded: Vec<_> = recording
+        .chat_stream(request())
+        .await
+        .expect("stream")
+        .map(|chunk| chunk.expect("chunk"))
+        .collect()
+        .await;
+    let files = recording_files(dir.path());
+    assert_eq!(files.len(), 1);
+    let file: Value = serde_json::from_slice(&fs::read(&files[0]).expect("read")).expect("json");
+    let times: Vec<u64> = file["response"]["chunk_ms"]
+        .as_array()
+        .expect("chunk times recorded")
+        .iter()
+        .map(|ms| ms.as_u64().expect("milliseconds"))
+        .collect();
+    assert_eq!(times.len(), recorded.len());
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+
+    // Verify: the same request live, compared in shape; nothing written.
+    let before = fs::read(&files[0]).expect("read");
+    let verify = recorder(&server.base_url(), Mode::Verify, dir.path());
+    let live: Vec<_> = verify
+        .chat_stream(request())
+        .await
+        .expect("no drift")
+        .collect()
+        .await;
+    assert!(live.iter().all(Result::is_ok));
+    assert_eq!(
+        fs::read(&files[0]).expect("read"),
+        before,
+        "verify writes nothing"
+    );
+    // The test edits the recording: a field the server never sends.
+    let mut edited = file.clone();
+    for chunk in edited["response"]["body"].as_array_mut().expect("chunks") {
+        chunk["provider_extra"] = serde_json::json!({"tier": "gold"});
+    }
+    fs::write(&files[0], serde_json::to_vec_pretty(&edited).expect("json")).expect("write");
+    let err = match verify.chat_stream(request()).await {
+        Err(err) => err,
+        Ok(_) => panic!("the drift was not reported"),
+    };
+    let text = err.to_string();
+    assert!(matches!(err, Error::Drift { .. }), "{err:?}");
+    assert!(text.contains("removed /provider_extra"), "{text}");
+    fs::write(&files[0], &before).expect("restore");
+
+    // Paced replay, with the server gone.
+    server.stop();
+    let recorded_total = Duration::from_millis(*times.last().expect("a chunk"));
+    let replay = recorder(&dead_base_url(), Mode::Replay, dir.path());
+    let timed = |client: Recording<OpenAiClient>| async move {
+        let started = Instant::now();
+        let chunks = client
+            .chat_stream(request())
+            .await
+            .expect("replayed")
+            .count()
+            .await;
+        (chunks, started.elapsed())
+    };
+    let (chunks, fast) = timed(replay.clone()).await;
+    assert_eq!(chunks, recorded.len());
+    let (_, paced) = timed(replay.pace(1.0)).await;
+    // Tolerance: the paced replay takes at least 90 % of the recorded time (sleeps
+    // never end early) and at most the recorded time plus 500 ms of scheduling; the
+    // default replay takes less than half of it.
+    assert!(
+        paced >= recorded_total.mul_f64(0.9)
+            && paced <= recorded_total + Duration::from_millis(500),
+        "paced {paced:?} against recorded {recorded_total:?}"
+    );
+    assert!(
+        fast < recorded_total / 2,
+        "full speed {fast:?} against {recorded_total:?}"
     );
 }
