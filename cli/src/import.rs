@@ -129,8 +129,14 @@ fn place(path: &Path, store: &Store) -> Placed {
         endpoint: &file.request.endpoint,
     };
     match (&mut file.response.body, file.response.is_streaming) {
-        (Value::Array(chunks), true) => chunks.iter_mut().for_each(|c| rules.normalize(&ctx, c)),
-        (body, _) if !file.response.is_error => rules.normalize(&ctx, body),
+        (Value::Array(chunks), true) => {
+            for chunk in chunks {
+                rules.normalize(&ctx, chunk);
+            }
+        }
+        (body, _) if !file.response.is_error => {
+            rules.normalize(&ctx, body);
+        }
         _ => {}
     }
     let target = store.path_for(&key);

@@ -354,9 +354,7 @@ pub fn normalize_value(raw: &mut Value, hash: &str) -> Result<bool, String> {
     };
     let mut changed = false;
     for body in raw_bodies_mut(raw) {
-        let before = body.clone();
-        rules.normalize(&ctx, body);
-        changed |= *body != before;
+        changed |= rules.normalize(&ctx, body);
     }
     Ok(changed)
 }

@@ -37,25 +37,33 @@ impl Normalizer for OllamaNormalizer {
         &["/keep_alive"]
     }
 
-    fn normalize(&self, _ctx: &NormalizeContext<'_>, body: &mut Value) {
+    fn normalize(&self, _ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
         let Some(map) = body.as_object_mut() else {
-            return;
+            return false;
         };
-        replace_if_set(map, "created_at", || Value::from(EPOCH));
+        let mut changed = replace_if_set(map, "created_at", || Value::from(EPOCH));
         for key in DURATIONS {
-            replace_if_set(map, key, || Value::from(0));
+            changed |= replace_if_set(map, key, || Value::from(0));
         }
         // Only `/api/ps` entries carry `expires_at`; no endpoint check needed.
         if let Some(models) = map.get_mut("models").and_then(Value::as_array_mut) {
             for model in models.iter_mut().filter_map(Value::as_object_mut) {
-                replace_if_set(model, "expires_at", || Value::from(EPOCH));
+                changed |= replace_if_set(model, "expires_at", || Value::from(EPOCH));
             }
         }
+        changed
     }
 }
 
-fn replace_if_set(map: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
-    if let Some(slot) = map.get_mut(key).filter(|slot| !slot.is_null()) {
-        *slot = value();
+/// Replaces `key`'s value when it is set and differs; says whether it did.
+fn replace_if_set(map: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) -> bool {
+    match map.get_mut(key).filter(|slot| !slot.is_null()) {
+        Some(slot) => {
+            let value = value();
+            let changed = *slot != value;
+            *slot = value;
+            changed
+        }
+        None => false,
     }
 }

@@ -181,11 +181,11 @@ fn normalized(name: &str) -> Value {
     };
     let mut body = file.response.body;
     match &mut body {
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| OllamaNormalizer.normalize(&ctx, item)),
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+            OllamaNormalizer.normalize(&ctx, item) | changed
+        }),
         single => OllamaNormalizer.normalize(&ctx, single),
-    }
+    };
     body
 }
 
@@ -260,12 +260,13 @@ fn the_rules_are_idempotent_on_every_ollama_fixture() {
             endpoint: "/api/generate",
         };
         let mut twice = once.clone();
-        match &mut twice {
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|item| OllamaNormalizer.normalize(&ctx, item)),
+        let changed = match &mut twice {
+            Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+                OllamaNormalizer.normalize(&ctx, item) | changed
+            }),
             single => OllamaNormalizer.normalize(&ctx, single),
-        }
+        };
+        assert!(!changed, "the second pass says it changed nothing: {name}");
         assert_eq!(once, twice, "{name}");
         checked += 1;
     }

@@ -34,17 +34,18 @@ impl Normalizer for OpenAiNormalizer {
         &["/user"]
     }
 
-    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) {
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
         let Some(map) = body.as_object_mut() else {
-            return;
+            return false;
         };
         let short = ctx.short_hash();
+        let mut changed = false;
         if map.get("object").and_then(Value::as_str) != Some("model") {
-            if map.contains_key("id") {
-                map.insert("id".into(), Value::String(format!("rec-{short}")));
+            if let Some(id) = map.get_mut("id") {
+                set(id, Value::String(format!("rec-{short}")), &mut changed);
             }
-            if map.get("created").is_some_and(Value::is_number) {
-                map.insert("created".into(), Value::from(0));
+            if let Some(created) = map.get_mut("created").filter(|c| c.is_number()) {
+                set(created, Value::from(0), &mut changed);
             }
         }
         if let Some(choices) = map.get_mut("choices").and_then(Value::as_array_mut) {
@@ -59,29 +60,41 @@ impl Normalizer for OpenAiNormalizer {
                         .and_then(|m| m.get_mut("tool_calls"))
                         .and_then(Value::as_array_mut)
                     {
-                        normalize_tool_calls(short, i, calls);
+                        normalize_tool_calls(short, i, calls, &mut changed);
                     }
                 }
             }
         }
-        normalize_responses_api(short, map);
+        normalize_responses_api(short, map, &mut changed);
         if let Some(timings) = map.get_mut("timings").and_then(Value::as_object_mut) {
-            zero_timings(timings);
+            zero_timings(timings, &mut changed);
         }
         if let Some(models) = map.get_mut("data").and_then(Value::as_array_mut) {
             for model in models.iter_mut().filter_map(Value::as_object_mut) {
                 let llama_cpp = model.get("owned_by").and_then(Value::as_str) == Some("llamacpp");
-                if llama_cpp && model.get("created").is_some_and(Value::is_number) {
-                    model.insert("created".into(), Value::from(0));
+                if let Some(created) = model.get_mut("created").filter(|c| c.is_number())
+                    && llama_cpp
+                {
+                    set(created, Value::from(0), &mut changed);
                 }
             }
         }
+        changed
     }
 }
 
-fn normalize_responses_api(short: &str, map: &mut Map<String, Value>) {
+/// Sets `slot` to `value`, noting whether that changed it: how the rules tell the
+/// `normalize` tool that a file needs rewriting, without comparing copies.
+fn set(slot: &mut Value, value: Value, changed: &mut bool) {
+    if *slot != value {
+        *slot = value;
+        *changed = true;
+    }
+}
+
+fn normalize_responses_api(short: &str, map: &mut Map<String, Value>, changed: &mut bool) {
     if map.get("object").and_then(Value::as_str) == Some("response") {
-        normalize_response(short, map);
+        normalize_response(short, map, changed);
     }
     let is_event = map
         .get("type")
@@ -91,70 +104,79 @@ fn normalize_responses_api(short: &str, map: &mut Map<String, Value>) {
         return;
     }
     if let Some(response) = map.get_mut("response").and_then(Value::as_object_mut) {
-        if response.contains_key("id") {
-            response.insert("id".into(), Value::String(format!("rec-{short}")));
+        if let Some(id) = response.get_mut("id") {
+            set(id, Value::String(format!("rec-{short}")), changed);
         }
-        normalize_response(short, response);
+        normalize_response(short, response, changed);
     }
     let index = map.get("output_index").and_then(Value::as_u64).unwrap_or(0);
     if let Some(item) = map.get_mut("item").and_then(Value::as_object_mut) {
-        normalize_item(short, index, item);
+        normalize_item(short, index, item, changed);
     }
     if let Some(id) = map.get_mut("item_id") {
-        rename_id(short, index, id);
+        rename_id(short, index, id, changed);
     }
 }
 
 /// A Responses API response object: its times and its output items' ids.
-fn normalize_response(short: &str, response: &mut Map<String, Value>) {
+fn normalize_response(short: &str, response: &mut Map<String, Value>, changed: &mut bool) {
     for key in ["created_at", "completed_at"] {
-        if response.get(key).is_some_and(Value::is_number) {
-            response.insert(key.into(), Value::from(0));
+        if let Some(time) = response.get_mut(key).filter(|t| t.is_number()) {
+            set(time, Value::from(0), changed);
         }
     }
     if let Some(output) = response.get_mut("output").and_then(Value::as_array_mut) {
         for (i, item) in output.iter_mut().enumerate() {
             if let Some(item) = item.as_object_mut() {
-                normalize_item(short, i as u64, item);
+                normalize_item(short, i as u64, item, changed);
             }
         }
     }
 }
 
-fn normalize_item(short: &str, index: u64, item: &mut Map<String, Value>) {
+fn normalize_item(short: &str, index: u64, item: &mut Map<String, Value>, changed: &mut bool) {
     if let Some(id) = item.get_mut("id") {
-        rename_id(short, index, id);
+        rename_id(short, index, id, changed);
     }
     if let Some(call_id) = item.get_mut("call_id").filter(|id| id.is_string()) {
-        *call_id = Value::String(format!("call_rec-{short}-{index}"));
+        set(
+            call_id,
+            Value::String(format!("call_rec-{short}-{index}")),
+            changed,
+        );
     }
 }
 
 /// `msg_Ab12...` → `msg_rec-{short}-{index}`: the prefix says what the id names.
-fn rename_id(short: &str, index: u64, id: &mut Value) {
+fn rename_id(short: &str, index: u64, id: &mut Value, changed: &mut bool) {
     let Some(text) = id.as_str() else {
         return;
     };
     let prefix = text.split_once('_').map_or("item", |(prefix, _)| prefix);
-    *id = Value::String(format!("{prefix}_rec-{short}-{index}"));
+    let renamed = Value::String(format!("{prefix}_rec-{short}-{index}"));
+    set(id, renamed, changed);
 }
 
-fn normalize_tool_calls(short: &str, choice: u64, calls: &mut [Value]) {
+fn normalize_tool_calls(short: &str, choice: u64, calls: &mut [Value], changed: &mut bool) {
     for (position, call) in calls.iter_mut().enumerate() {
         let j = call
             .get("index")
             .and_then(Value::as_u64)
             .unwrap_or(position as u64);
         if let Some(id) = call.get_mut("id").filter(|id| id.is_string()) {
-            *id = Value::String(format!("call_rec-{short}-{choice}-{j}"));
+            set(
+                id,
+                Value::String(format!("call_rec-{short}-{choice}-{j}")),
+                changed,
+            );
         }
     }
 }
 
-fn zero_timings(timings: &mut Map<String, Value>) {
+fn zero_timings(timings: &mut Map<String, Value>, changed: &mut bool) {
     for (key, value) in timings.iter_mut() {
         if value.is_number() && (key.ends_with("_ms") || key.ends_with("_per_second")) {
-            *value = Value::from(0);
+            set(value, Value::from(0), changed);
         }
     }
 }
@@ -171,8 +193,9 @@ mod tests {
         };
         OpenAiNormalizer.normalize(&ctx, &mut body);
         let once = body.clone();
-        OpenAiNormalizer.normalize(&ctx, &mut body);
+        let changed = OpenAiNormalizer.normalize(&ctx, &mut body);
         assert_eq!(body, once, "idempotent");
+        assert!(!changed, "and says it changed nothing");
         body
     }
 

@@ -303,11 +303,11 @@ fn normalized(name: &str) -> Value {
     };
     let mut body = file.response.body;
     match &mut body {
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|item| OpenAiNormalizer.normalize(&ctx, item)),
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+            OpenAiNormalizer.normalize(&ctx, item) | changed
+        }),
         single => OpenAiNormalizer.normalize(&ctx, single),
-    }
+    };
     body
 }
 
@@ -376,12 +376,13 @@ fn the_rules_are_idempotent_on_every_openai_fixture() {
             endpoint: "/v1/chat/completions",
         };
         let mut twice = once.clone();
-        match &mut twice {
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|item| OpenAiNormalizer.normalize(&ctx, item)),
+        let changed = match &mut twice {
+            Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+                OpenAiNormalizer.normalize(&ctx, item) | changed
+            }),
             single => OpenAiNormalizer.normalize(&ctx, single),
-        }
+        };
+        assert!(!changed, "the second pass says it changed nothing: {name}");
         assert_eq!(once, twice, "{name}");
     }
 }

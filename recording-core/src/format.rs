@@ -58,6 +58,20 @@ pub fn dismantle(value: Value) {
     }
 }
 
+/// Whether `value` is nested deeper than `limit` levels. It descends at most
+/// `limit + 1` levels, so it is safe on any input and allocates nothing: the check on
+/// every request is nearly free.
+pub fn deeper_than(value: &Value, limit: usize) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    match value {
+        Value::Array(items) => items.iter().any(|item| deeper_than(item, limit - 1)),
+        Value::Object(map) => map.values().any(|item| deeper_than(item, limit - 1)),
+        _ => false,
+    }
+}
+
 /// One recorded request and its response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordingFile {

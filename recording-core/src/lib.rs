@@ -57,7 +57,7 @@ pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, Re
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
 pub use recording::{
-    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, Recording,
-    VOLATILE_ENV, default_dir, recordings_dir_in,
+    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV,
+    Recording, VOLATILE_ENV, default_dir, recordings_dir_in,
 };
 pub use store::Store;

@@ -33,8 +33,10 @@ impl NormalizeContext<'_> {
 /// later replay run see identical data. Rules must be idempotent: the `normalize` tool
 /// re-applies them to files already on disk.
 pub trait Normalizer: Send + Sync + fmt::Debug {
-    /// Rewrites one response body, or one chunk of a stream, in place.
-    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value);
+    /// Rewrites one response body, or one chunk of a stream, in place; returns whether
+    /// it changed anything (so the `normalize` tool knows which files to rewrite
+    /// without comparing copies).
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool;
 
     /// Request fields (JSON Pointers, `*` for any index or key) that change between
     /// runs without changing the answer, left out of every request's key: the
@@ -50,7 +52,9 @@ pub trait Normalizer: Send + Sync + fmt::Debug {
 pub struct NoNormalization;
 
 impl Normalizer for NoNormalization {
-    fn normalize(&self, _ctx: &NormalizeContext<'_>, _body: &mut Value) {}
+    fn normalize(&self, _ctx: &NormalizeContext<'_>, _body: &mut Value) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

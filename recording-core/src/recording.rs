@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use crate::drift::{Answer, drift};
 use crate::error::Error;
 use crate::format::{
     MAX_BODY_DEPTH, RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
-    depth, dismantle,
+    deeper_than, depth, dismantle,
 };
 use crate::identity::{request_hash, sequence_hash};
 use crate::miss::ReplayMiss;
@@ -106,11 +106,21 @@ pub struct Recording<C> {
     record_timing: bool,
     /// In verify mode, the paths whose drift is declared harmless.
     harmless_drift: Arc<[String]>,
+    /// What the inner client's secrets and volatile fields come to, worked out once:
+    /// the client never changes them.
+    derived: OnceLock<Derived>,
     /// Streams the caller dropped early, still being read so they can be recorded.
     draining: Drains,
 }
 
 type Drains = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
+#[derive(Debug, Clone)]
+struct Derived {
+    secrets: Secrets,
+    /// The provider's volatile fields and the recorder's own.
+    volatile: Arc<[Pointer]>,
+}
 
 /// How long the recorder keeps reading a live stream that the caller dropped before
 /// its end, so that it can still be recorded whole.
@@ -119,6 +129,10 @@ pub const DRAIN_TIME: Duration = Duration::from_secs(120);
 /// The environment variable that adds request fields to redact, as comma-separated
 /// JSON Pointers (see [`Recording::redact`]).
 pub const REDACT_ENV: &str = "TEST_INFERENCE_REDACT";
+
+/// The environment variable that makes every recording durable (`1`); see
+/// [`Recording::durable`].
+pub const DURABLE_ENV: &str = "TEST_INFERENCE_DURABLE";
 
 /// The environment variable that sets replay's pace: `recorded` keeps the recorded
 /// gaps between stream chunks, a number scales them (`0.5` is twice as fast), `0` or
@@ -183,6 +197,7 @@ impl<C> Recording<C> {
             pace: None,
             record_timing: false,
             harmless_drift: Arc::new([]),
+            derived: OnceLock::new(),
             draining: Drains::default(),
         }
     }
@@ -203,6 +218,9 @@ impl<C> Recording<C> {
         }
         if let Ok(pace) = std::env::var(PACE_ENV) {
             recording.pace = parse_pace(&pace)?;
+        }
+        if let Ok(durable) = std::env::var(DURABLE_ENV) {
+            recording = recording.durable(matches!(durable.trim(), "1" | "true" | "yes"));
         }
         if let Ok(timing) = std::env::var(RECORD_TIMING_ENV) {
             recording.record_timing = match timing.trim() {
@@ -236,7 +254,18 @@ impl<C> Recording<C> {
 
     /// Sets the recordings directory (the one that holds `responses/`).
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Recording<C> {
-        self.store = Store::new(dir);
+        self.store = Store::new(dir).durable(self.store.is_durable());
+        self
+    }
+
+    /// Flushes every recording to the disk before it replaces the old one, so that not
+    /// even a power loss can lose it. Off by default: a recording is always written
+    /// whole and atomically (a killed test never leaves a torn file), and skipping the
+    /// `fsync` takes recording from about 1 ms to about 60 µs on a disk; what a power
+    /// loss can do then is in [`Store::durable`]'s notes. `TEST_INFERENCE_DURABLE=1`
+    /// turns it on from the environment.
+    pub fn durable(mut self, durable: bool) -> Recording<C> {
+        self.store = self.store.durable(durable);
         self
     }
 
@@ -289,6 +318,7 @@ impl<C> Recording<C> {
         let mut fields = self.volatile_fields.to_vec();
         fields.push(Pointer::parse(pointer)?);
         self.volatile_fields = fields.into();
+        self.derived = OnceLock::new();
         Ok(self)
     }
 
@@ -380,6 +410,7 @@ impl<C> Recording<C> {
             pace: self.pace,
             record_timing: self.record_timing,
             harmless_drift: self.harmless_drift.clone(),
+            derived: OnceLock::new(),
             draining: self.draining.clone(),
         }
     }
@@ -399,33 +430,40 @@ impl<C: InferenceClient> Recording<C> {
     /// The key this recorder gives `request`: of the request with its secrets redacted
     /// (see [`Recording::redact`]), its scope included.
     pub fn hash_of(&self, request: &ApiRequest) -> String {
-        if depth(&request.body) > MAX_BODY_DEPTH {
+        if deeper_than(&request.body, MAX_BODY_DEPTH) {
             // Too deep to redact (and refused by `send`); keyed as it is.
             return request_hash(request, self.scope.as_deref());
         }
-        let secrets = Secrets::new(self.inner.secrets());
-        let (shown, keyed) = self.identity(request, &secrets);
+        let (shown, keyed) = self.identity(request);
         let keyed = keyed.as_ref().or(shown.as_ref()).unwrap_or(request);
         request_hash(keyed, self.scope.as_deref())
+    }
+
+    fn derived(&self) -> &Derived {
+        self.derived.get_or_init(|| {
+            let normalizer = self.inner.normalizer();
+            let defaults = normalizer
+                .volatile_request_fields()
+                .iter()
+                .filter_map(|field| Pointer::parse(field).ok());
+            Derived {
+                secrets: Secrets::new(self.inner.secrets()),
+                volatile: defaults
+                    .chain(self.volatile_fields.iter().cloned())
+                    .collect(),
+            }
+        })
     }
 
     /// The request as it is written (its secrets redacted) and as it is keyed (its
     /// volatile fields out too); `None` for either where it is `request` itself, so
     /// the common case copies nothing.
-    fn identity(
-        &self,
-        request: &ApiRequest,
-        secrets: &Secrets,
-    ) -> (Option<ApiRequest>, Option<ApiRequest>) {
-        let shown = redact_request(request, &self.redacted_fields, secrets);
+    fn identity(&self, request: &ApiRequest) -> (Option<ApiRequest>, Option<ApiRequest>) {
+        let derived = self.derived();
+        let shown = redact_request(request, &self.redacted_fields, &derived.secrets);
         let base = shown.as_ref().unwrap_or(request);
-        let normalizer = self.inner.normalizer();
-        let defaults = normalizer
-            .volatile_request_fields()
-            .iter()
-            .filter_map(|field| Pointer::parse(field).ok());
         let mut keyed: Option<ApiRequest> = None;
-        for field in defaults.chain(self.volatile_fields.iter().cloned()) {
+        for field in derived.volatile.iter() {
             if field.matches(&keyed.as_ref().unwrap_or(base).body) {
                 field.remove(&mut keyed.get_or_insert_with(|| base.clone()).body);
             }
@@ -646,7 +684,7 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let secrets = Secrets::new(self.inner.secrets());
+        let secrets = self.derived().secrets.clone();
         if self.mode == Mode::Live {
             tracing::debug!(mode = %self.mode, endpoint = %request.endpoint, outcome = "live", "passing through");
             return self
@@ -655,8 +693,8 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
                 .await
                 .map_err(|err| secrets.scrub_error(err));
         }
-        let levels = depth(&request.body);
-        if levels > MAX_BODY_DEPTH {
+        if deeper_than(&request.body, MAX_BODY_DEPTH) {
+            let levels = depth(&request.body);
             let message = format!(
                 "the body of {} {} is nested {levels} levels deep; the recorder takes at most {MAX_BODY_DEPTH}",
                 request.method, request.endpoint
@@ -664,7 +702,7 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
             dismantle(request.body);
             return Err(Error::Config(message));
         }
-        let (identity, keyed) = self.identity(&request, &secrets);
+        let (identity, keyed) = self.identity(&request);
         let keyed_request = keyed.as_ref().or(identity.as_ref()).unwrap_or(&request);
         let mut hash = request_hash(keyed_request, self.scope.as_deref());
         let mut call = 0;

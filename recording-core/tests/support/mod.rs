@@ -72,15 +72,18 @@ impl Scripted {
 pub struct TestRules;
 
 impl Normalizer for TestRules {
-    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) {
-        if let Some(map) = body.as_object_mut() {
-            if map.contains_key("id") {
-                map.insert("id".into(), json!(format!("rec-{}", &ctx.hash[..12])));
-            }
-            if map.contains_key("created") {
-                map.insert("created".into(), json!(0));
-            }
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
+        let Some(map) = body.as_object_mut() else {
+            return false;
+        };
+        let before = (map.get("id").cloned(), map.get("created").cloned());
+        if map.contains_key("id") {
+            map.insert("id".into(), json!(format!("rec-{}", &ctx.hash[..12])));
         }
+        if map.contains_key("created") {
+            map.insert("created".into(), json!(0));
+        }
+        before != (map.get("id").cloned(), map.get("created").cloned())
     }
 }
 
