@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
+use recording_core::transport::{json_or_text, snippet};
 use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
 };
@@ -194,23 +195,6 @@ impl OllamaClient {
     }
 }
 
-/// A reqwest failure as a transport error, without the URL (which could carry a key)
-/// but with the causes that say what happened (connection refused, timeout).
-fn transport(err: reqwest::Error) -> Error {
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    Error::Transport(text)
-}
-
 /// Whether a stream whose last line is `last` ended the way Ollama ends one: a line
 /// with `"done": true` (generate, chat), or `"status": "success"` (pull, push,
 /// create). A stream that ends any other way was cut short.
@@ -249,20 +233,6 @@ where
             )),
         }
     })
-}
-
-/// At most the first 200 characters of a body, for error messages.
-fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
-    }
-}
-
-fn json_or_text(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 fn parse_line(line: Vec<u8>) -> Result<Value, Error> {
@@ -333,6 +303,11 @@ where
             }
         }
     })
+}
+
+/// A reqwest failure as a transport error, without the URL (which could carry a key).
+fn transport(err: reqwest::Error) -> Error {
+    recording_core::transport::transport_error(&err.without_url())
 }
 
 #[cfg(test)]

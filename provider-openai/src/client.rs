@@ -9,6 +9,7 @@ use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
+use recording_core::transport::{json_or_text, snippet};
 use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
 };
@@ -376,15 +377,6 @@ where
     })
 }
 
-/// At most the first 200 characters of a body, for error messages.
-fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
-    }
-}
-
 /// An SSE event whose data is `{"error": {...}}` is the server reporting a failure after
 /// the stream began (OpenAI and llama.cpp do this); it becomes an API error, with the
 /// status from `error.code` when that is an HTTP status, else 500.
@@ -404,27 +396,9 @@ fn error_event(chunk: Value) -> Result<Value, Error> {
     Err(Error::api(status, chunk))
 }
 
-fn json_or_text(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// A reqwest failure as a transport error, without the URL (which could carry a key)
-/// but with the causes that say what happened: reqwest's own message alone ("error
-/// sending request") does not say that the connection was refused.
+/// A reqwest failure as a transport error, without the URL (which could carry a key).
 fn transport(err: reqwest::Error) -> Error {
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    Error::Transport(text)
+    recording_core::transport::transport_error(&err.without_url())
 }
 
 #[cfg(test)]

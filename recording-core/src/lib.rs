@@ -43,6 +43,7 @@ pub mod redact;
 pub mod scope;
 pub mod store;
 pub mod timeout;
+pub mod transport;
 pub mod used;
 pub mod wire;
 

@@ -7,12 +7,16 @@
 //! The server also keeps the raw bytes of every request it receives, so a test can
 //! show that a credential really went over the wire while it never reached the disk.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::captured_ollama::read_request;
+use serde_json::Value;
+
+use crate::captured_ollama::{chunk_lines, read_request};
 
 /// How the server ends a streamed answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,4 +202,44 @@ async fn hold(socket: TcpStream) {
             break;
         }
     }
+}
+
+/// Captured chunks as server-sent events, each `data: {chunk}`, then `data: [DONE]`
+/// when `done`.
+pub fn sse_events(chunks: &Value, done: bool) -> Vec<String> {
+    let mut events: Vec<String> = chunk_lines(chunks)
+        .into_iter()
+        .map(|chunk| format!("data: {chunk}\n\n"))
+        .collect();
+    if done {
+        events.push("data: [DONE]\n\n".into());
+    }
+    events
+}
+
+/// Captured chunks as NDJSON lines.
+pub fn ndjson_lines(chunks: &Value) -> Vec<String> {
+    chunk_lines(chunks)
+        .into_iter()
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Every recording file in `dir/responses/` by name, with its bytes: what a fault must
+/// leave exactly as it was.
+pub fn recordings_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(dir.join("responses")) else {
+        return BTreeMap::new();
+    };
+    entries
+        .map(|entry| {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("read"))
+        })
+        .collect()
 }

@@ -6,8 +6,6 @@
 //! Each case starts from good recordings and ends with them byte for byte, a clear
 //! error for the caller, and no partial file.
 
-use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,47 +15,13 @@ use provider_ollama::{OllamaApi, OllamaClient};
 use provider_openai::types::chat::CreateChatCompletionRequest;
 use provider_openai::{OpenAiApi, OpenAiClient};
 use recording_core::{Error, InferenceClient, Mode, Recording};
-use serde_json::Value;
 use tests::captured_ollama::{chunk_lines, fixture_body};
-use tests::faulty_server::{Behaviour, FaultyServer, StreamEnd};
+use tests::faulty_server::{
+    Behaviour, FaultyServer, StreamEnd, ndjson_lines, recordings_snapshot, sse_events,
+};
 use tests::requests;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let Ok(entries) = fs::read_dir(dir.join("responses")) else {
-        return BTreeMap::new();
-    };
-    entries
-        .map(|entry| {
-            let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            (name, fs::read(&path).expect("read"))
-        })
-        .collect()
-}
-
-fn sse(chunks: &Value, done: bool) -> Vec<String> {
-    let mut events: Vec<String> = chunk_lines(chunks)
-        .into_iter()
-        .map(|chunk| format!("data: {chunk}\n\n"))
-        .collect();
-    if done {
-        events.push("data: [DONE]\n\n".into());
-    }
-    events
-}
-
-fn ndjson(chunks: &Value) -> Vec<String> {
-    chunk_lines(chunks)
-        .into_iter()
-        .map(|line| format!("{line}\n"))
-        .collect()
-}
 
 fn streaming(mut request: CreateChatCompletionRequest) -> CreateChatCompletionRequest {
     request.stream = Some(true);
@@ -101,7 +65,7 @@ async fn openai_never_trades_a_good_recording_for_a_broken_one() {
     client.chat(requests::chat("Hello?")).await.expect("good");
     server.set(Behaviour::Stream {
         content_type: "text/event-stream",
-        chunks: sse(&chunks, true),
+        chunks: sse_events(&chunks, true),
         end: StreamEnd::Complete,
     });
     let good: Vec<_> = client
@@ -111,7 +75,7 @@ async fn openai_never_trades_a_good_recording_for_a_broken_one() {
         .collect()
         .await;
     assert!(good.iter().all(Result::is_ok), "{good:?}");
-    let before = snapshot(dir.path());
+    let before = recordings_snapshot(dir.path());
     assert_eq!(before.len(), 2);
 
     // A stream that ends cleanly but without `data: [DONE]`: chunked terminator sent,
@@ -119,7 +83,7 @@ async fn openai_never_trades_a_good_recording_for_a_broken_one() {
     for end in [StreamEnd::Complete, StreamEnd::Close] {
         server.set(Behaviour::Stream {
             content_type: "text/event-stream",
-            chunks: sse(&chunks, false),
+            chunks: sse_events(&chunks, false),
             end,
         });
         let items: Vec<_> = client
@@ -161,7 +125,7 @@ async fn openai_never_trades_a_good_recording_for_a_broken_one() {
     // And the reverse: a single body asked for, a stream received.
     server.set(Behaviour::Stream {
         content_type: "text/event-stream",
-        chunks: sse(&chunks, true),
+        chunks: sse_events(&chunks, true),
         end: StreamEnd::Complete,
     });
     let err = client
@@ -190,7 +154,7 @@ async fn openai_never_trades_a_good_recording_for_a_broken_one() {
     }
 
     assert_eq!(
-        snapshot(dir.path()),
+        recordings_snapshot(dir.path()),
         before,
         "every good recording is intact"
     );
@@ -211,7 +175,7 @@ async fn a_bad_key_is_never_recorded_as_the_answer() {
         .expect_err("401");
     assert_eq!(err.status(), Some(401));
     assert!(err.to_string().contains("not recorded"), "{err}");
-    assert!(snapshot(dir.path()).is_empty());
+    assert!(recordings_snapshot(dir.path()).is_empty());
 
     // The key is fixed: the next run records the real answer.
     server.set(Behaviour::Json(
@@ -221,7 +185,7 @@ async fn a_bad_key_is_never_recorded_as_the_answer() {
         .chat(requests::chat("Hello?"))
         .await
         .expect("the answer");
-    assert_eq!(snapshot(dir.path()).len(), 1);
+    assert_eq!(recordings_snapshot(dir.path()).len(), 1);
 }
 
 #[tokio::test]
@@ -230,7 +194,7 @@ async fn a_stream_the_caller_stops_reading_is_recorded_whole() {
     let count = chunk_lines(&chunks).len();
     let server = FaultyServer::start(Behaviour::Stream {
         content_type: "text/event-stream",
-        chunks: sse(&chunks, true),
+        chunks: sse_events(&chunks, true),
         end: StreamEnd::Complete,
     })
     .await;
@@ -258,7 +222,7 @@ async fn a_stream_the_caller_stops_reading_is_recorded_whole() {
 #[tokio::test]
 async fn an_openai_stream_ends_at_a_bad_event() {
     let chunks = fixture_body("0fad19b9d308.json");
-    let mut events = sse(&chunks, true);
+    let mut events = sse_events(&chunks, true);
     events.insert(1, "data: {\"choices\": [tor\n\n".into());
     let server = FaultyServer::start(Behaviour::Stream {
         content_type: "text/event-stream",
@@ -302,7 +266,7 @@ async fn ollama_never_trades_a_good_recording_for_a_broken_one() {
     client.generate(request()).await.expect("good");
     server.set(Behaviour::Stream {
         content_type: "application/x-ndjson",
-        chunks: ndjson(&chunks),
+        chunks: ndjson_lines(&chunks),
         end: StreamEnd::Complete,
     });
     let good: Vec<_> = client
@@ -312,11 +276,11 @@ async fn ollama_never_trades_a_good_recording_for_a_broken_one() {
         .collect()
         .await;
     assert!(good.iter().all(Result::is_ok), "{good:?}");
-    let before = snapshot(dir.path());
+    let before = recordings_snapshot(dir.path());
     assert_eq!(before.len(), 2);
 
     // Without its `"done": true` line, ended cleanly.
-    let mut lines = ndjson(&chunks);
+    let mut lines = ndjson_lines(&chunks);
     lines.pop();
     server.set(Behaviour::Stream {
         content_type: "application/x-ndjson",
@@ -348,7 +312,7 @@ async fn ollama_never_trades_a_good_recording_for_a_broken_one() {
     transport_mentions(&err, &["single JSON body"]);
     server.set(Behaviour::Stream {
         content_type: "application/x-ndjson",
-        chunks: ndjson(&chunks),
+        chunks: ndjson_lines(&chunks),
         end: StreamEnd::Complete,
     });
     let err = client.generate(request()).await.expect_err("a stream");
@@ -365,7 +329,7 @@ async fn ollama_never_trades_a_good_recording_for_a_broken_one() {
         assert!(err.to_string().contains("not recorded"), "{err}");
     }
     assert_eq!(
-        snapshot(dir.path()),
+        recordings_snapshot(dir.path()),
         before,
         "every good recording is intact"
     );
@@ -377,7 +341,7 @@ async fn an_ollama_stream_the_caller_stops_reading_is_recorded_whole() {
     let count = chunk_lines(&chunks).len();
     let server = FaultyServer::start(Behaviour::Stream {
         content_type: "application/x-ndjson",
-        chunks: ndjson(&chunks),
+        chunks: ndjson_lines(&chunks),
         end: StreamEnd::Complete,
     })
     .await;

@@ -7,9 +7,6 @@
 //! captured bodies (from `tests/fixtures/llama-stack/`) and then fails on
 //! purpose; the clients are the real `OpenAiClient` and `OllamaClient`.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,58 +15,14 @@ use provider_ollama::{OllamaApi, OllamaClient};
 use provider_openai::types::chat::CreateChatCompletionRequest;
 use provider_openai::{OpenAiApi, OpenAiClient};
 use recording_core::{Error, Mode, Recording};
-use serde_json::Value;
-use tests::captured_ollama::{chunk_lines, fixture_body};
-use tests::faulty_server::{Behaviour, FaultyServer, StreamEnd};
+use tests::captured_ollama::fixture_body;
+use tests::faulty_server::{
+    Behaviour, FaultyServer, StreamEnd, ndjson_lines, recordings_snapshot, sse_events,
+};
 use tests::requests;
 
 /// Long enough for a loopback answer on a loaded machine, short enough for the suite.
 const TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Every file under `dir`, by relative path, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(at) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&at) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.expect("entry").path();
-            // The used set (`.used/`) notes what was used; only recordings matter here.
-            if path.ends_with(recording_core::used::USED_DIR) {
-                continue;
-            }
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let name = path
-                    .strip_prefix(dir)
-                    .expect("under dir")
-                    .display()
-                    .to_string();
-                files.insert(name, fs::read(&path).expect("read"));
-            }
-        }
-    }
-    files
-}
-
-fn sse(chunks: &Value) -> Vec<String> {
-    let mut events: Vec<String> = chunk_lines(chunks)
-        .into_iter()
-        .map(|chunk| format!("data: {chunk}\n\n"))
-        .collect();
-    events.push("data: [DONE]\n\n".into());
-    events
-}
-
-fn ndjson(chunks: &Value) -> Vec<String> {
-    chunk_lines(chunks)
-        .into_iter()
-        .map(|line| format!("{line}\n"))
-        .collect()
-}
 
 fn streaming(mut request: CreateChatCompletionRequest) -> CreateChatCompletionRequest {
     request.stream = Some(true);
@@ -111,7 +64,7 @@ async fn openai_faults_never_replace_or_create_a_recording() {
     let chunks = fixture_body("0fad19b9d308.json");
     server.set(Behaviour::Stream {
         content_type: "text/event-stream",
-        chunks: sse(&chunks),
+        chunks: sse_events(&chunks, true),
         end: StreamEnd::Complete,
     });
     let recorded: Vec<_> = client
@@ -121,7 +74,7 @@ async fn openai_faults_never_replace_or_create_a_recording() {
         .collect()
         .await;
     assert!(recorded.iter().all(Result::is_ok), "{recorded:?}");
-    let before = snapshot(dir.path());
+    let before = recordings_snapshot(dir.path());
     assert_eq!(before.len(), 2, "{:?}", before.keys());
 
     // A body that is not JSON.
@@ -146,7 +99,7 @@ async fn openai_faults_never_replace_or_create_a_recording() {
     for end in [StreamEnd::Close, StreamEnd::Hang] {
         server.set(Behaviour::Stream {
             content_type: "text/event-stream",
-            chunks: sse(&chunks).into_iter().take(2).collect(),
+            chunks: sse_events(&chunks, true).into_iter().take(2).collect(),
             end,
         });
         let items: Vec<_> = client
@@ -162,7 +115,7 @@ async fn openai_faults_never_replace_or_create_a_recording() {
         assert_cut_short(&items, end, words);
     }
     assert_eq!(
-        snapshot(dir.path()),
+        recordings_snapshot(dir.path()),
         before,
         "no fault may touch a recording"
     );
@@ -179,7 +132,7 @@ async fn openai_faults_never_replace_or_create_a_recording() {
         .chat(requests::chat("Something new"))
         .await
         .expect_err("a torn body");
-    assert!(snapshot(fresh.path()).is_empty());
+    assert!(recordings_snapshot(fresh.path()).is_empty());
 }
 
 #[tokio::test]
@@ -196,7 +149,7 @@ async fn ollama_faults_never_replace_or_create_a_recording() {
     client.generate(request()).await.expect("a good answer");
     server.set(Behaviour::Stream {
         content_type: "application/x-ndjson",
-        chunks: ndjson(&chunks),
+        chunks: ndjson_lines(&chunks),
         end: StreamEnd::Complete,
     });
     let recorded: Vec<_> = client
@@ -206,7 +159,7 @@ async fn ollama_faults_never_replace_or_create_a_recording() {
         .collect()
         .await;
     assert!(recorded.iter().all(Result::is_ok), "{recorded:?}");
-    let before = snapshot(dir.path());
+    let before = recordings_snapshot(dir.path());
     assert_eq!(before.len(), 2, "{:?}", before.keys());
 
     server.set(Behaviour::Json(r#"{"model": "llama3.2:3b", "resp"#.into()));
@@ -219,19 +172,19 @@ async fn ollama_faults_never_replace_or_create_a_recording() {
 
     // A torn last line is not JSON; a closed connection and silence are transport
     // failures. None of them is recorded.
-    let mut torn = ndjson(&chunks);
+    let mut torn = ndjson_lines(&chunks);
     torn.truncate(3);
     let half = torn[2].len() / 2;
     torn[2].truncate(half);
     for (lines, end, words) in [
         (torn, StreamEnd::Complete, &["not json"][..]),
         (
-            ndjson(&chunks)[..2].to_vec(),
+            ndjson_lines(&chunks)[..2].to_vec(),
             StreamEnd::Close,
             &["body", "connection", "eof", "closed"][..],
         ),
         (
-            ndjson(&chunks)[..2].to_vec(),
+            ndjson_lines(&chunks)[..2].to_vec(),
             StreamEnd::Hang,
             &["timed out", "timeout"][..],
         ),
@@ -250,7 +203,7 @@ async fn ollama_faults_never_replace_or_create_a_recording() {
         assert_cut_short(&items, end, words);
     }
     assert_eq!(
-        snapshot(dir.path()),
+        recordings_snapshot(dir.path()),
         before,
         "no fault may touch a recording"
     );

@@ -1,0 +1,39 @@
+//! Helpers the HTTP transports share: what an error or a body shows in a message.
+
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// At most the first 200 characters of a body, for error messages: enough to tell a
+/// proxy's HTML page from a truncated JSON body, never a multi-kilobyte dump.
+pub fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
+/// An error body as JSON, or as a JSON string when it is not JSON (an HTML page).
+pub fn json_or_text(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// An HTTP client's failure as an [`Error::Transport`] with its causes on one line:
+/// the client's own message alone ("error sending request") does not say that the
+/// connection was refused. Transports pass errors without their URL (which could
+/// carry a key).
+pub fn transport_error(err: &dyn std::error::Error) -> Error {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    Error::Transport(text)
+}
