@@ -364,3 +364,73 @@ async fn an_ollama_stream_the_caller_stops_reading_is_recorded_whole() {
         .await;
     assert_eq!(replayed.len(), count);
 }
+
+/// The same guarantees through the recording server: an upstream stream cut short, a
+/// body of the wrong shape and a transient error reach the client as errors, and the
+/// good recordings stay byte for byte.
+#[tokio::test]
+async fn through_the_recording_server_no_fault_replaces_a_good_recording() {
+    let chunks = fixture_body("0fad19b9d308.json");
+    let upstream = FaultyServer::start(Behaviour::Stream {
+        content_type: "text/event-stream",
+        chunks: sse_events(&chunks, true),
+        end: StreamEnd::Complete,
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let front = recording_server::RecordingServer::new()
+        .mode(Mode::Record)
+        .dir(dir.path())
+        .openai_upstream(format!("{}/v1", upstream.url()))
+        .start()
+        .await
+        .expect("starts");
+    let url = format!("{}/v1/chat/completions", front.url());
+    let post = |body: &'static str| {
+        let request = reqwest::Client::new().post(url.clone()).body(body);
+        async move { request.send().await.expect("an answer") }
+    };
+    let streamed = r#"{"model": "m", "stream": true}"#;
+    let good = post(streamed).await.text().await.expect("a whole stream");
+    assert!(good.trim_end().ends_with("data: [DONE]"), "{good}");
+    let before = recordings_snapshot(dir.path());
+    assert_eq!(before.len(), 1);
+
+    // Cut short without [DONE]: the client's stream breaks off, nothing is written.
+    upstream.set(Behaviour::Stream {
+        content_type: "text/event-stream",
+        chunks: sse_events(&chunks, false),
+        end: StreamEnd::Complete,
+    });
+    let cut = post(streamed).await.text().await;
+    assert!(
+        cut.is_err() || !cut.as_deref().unwrap_or("").contains("[DONE]"),
+        "{cut:?}"
+    );
+    // A JSON body where a stream was asked for: a 502 that says so.
+    upstream.set(Behaviour::Json(
+        fixture_body("3c0bf9ba81b2.json").to_string(),
+    ));
+    let wrong = post(streamed).await;
+    assert_eq!(wrong.status().as_u16(), 502);
+    assert!(
+        wrong
+            .text()
+            .await
+            .expect("text")
+            .contains("asked for a stream")
+    );
+    // A rate limit: passed on with its status, not recorded.
+    upstream.set(Behaviour::Status(
+        429,
+        r#"{"error": {"message": "slow down"}}"#.into(),
+    ));
+    assert_eq!(post(streamed).await.status().as_u16(), 429);
+
+    front.stop().await.expect("stops");
+    assert_eq!(
+        recordings_snapshot(dir.path()),
+        before,
+        "the good recording is intact"
+    );
+}
