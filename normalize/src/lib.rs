@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
-use recording_core::format::{RecordedRequest, raw_bodies_mut, to_pretty_json};
+use recording_core::format::{raw_bodies_mut, to_pretty_json};
 use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX, write_atomically};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
@@ -368,6 +368,15 @@ fn replaceable(path: &Path) -> Result<PathBuf, String> {
     Ok(target)
 }
 
+/// What the rules are chosen by: the request's provider and endpoint. Read from the
+/// request without copying its body.
+#[derive(Deserialize)]
+struct RequestHead {
+    #[serde(default)]
+    provider: Option<String>,
+    endpoint: String,
+}
+
 /// Applies the recording's provider rules to a parsed recording (either format) in
 /// place, with `hash` for replacement ids. Returns whether anything changed, or why
 /// the value is not a recording.
@@ -375,7 +384,7 @@ pub fn normalize_value(raw: &mut Value, hash: &str) -> Result<bool, String> {
     let request = raw
         .get("request")
         .ok_or_else(|| "not a recording: no `request`".to_owned())?;
-    let request = RecordedRequest::deserialize(request)
+    let request = RequestHead::deserialize(request)
         .map_err(|err| format!("not a recording: `request`: {err}"))?;
     if raw.get("response").and_then(|r| r.get("body")).is_none() {
         return Err("not a recording: no `response.body`".into());
