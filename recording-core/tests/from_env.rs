@@ -97,3 +97,82 @@ fn an_unknown_mode_is_an_error_listing_the_valid_values() {
         "{out}"
     );
 }
+
+/// Prints what the other variables did to `from_env`. Run only as a child.
+#[test]
+#[ignore = "a probe: run by the other tests of this file in a child process"]
+fn settings_probe() {
+    use recording_core::{ApiRequest, timeout};
+    use serde_json::json;
+    let client = match Recording::from_env(Unused) {
+        Ok(client) => client,
+        Err(err) => return println!("PROBE error={err}"),
+    };
+    let key = |body| client.hash_of(&ApiRequest::post("/v1/x", body));
+    let volatile = key(json!({"id": "a", "q": 1})) == key(json!({"id": "b", "q": 1}));
+    let redacted = key(json!({"token": "a"})) == key(json!({"token": "b"}));
+    let limit = match timeout::configured(None) {
+        Ok(limit) => format!("{limit:?}"),
+        Err(err) => format!("error:{err}"),
+    };
+    println!("PROBE volatile={volatile} redacted={redacted} timeout={limit}");
+}
+
+fn run_settings(vars: &[(&str, &str)]) -> String {
+    let exe = std::env::current_exe().expect("test executable");
+    let mut command = Command::new(exe);
+    command.args(["settings_probe", "--exact", "--ignored", "--nocapture"]);
+    for var in [
+        "TEST_INFERENCE_MODE",
+        "TEST_INFERENCE_VOLATILE",
+        "TEST_INFERENCE_REDACT",
+        "TEST_INFERENCE_PACE",
+        "TEST_INFERENCE_RECORD_TIMING",
+        "TEST_INFERENCE_TIMEOUT",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(vars.iter().copied());
+    let output = command.output().expect("run the probe");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.split_once("PROBE ").map(|(_, rest)| rest))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("the probe printed nothing:\n{stdout}"))
+}
+
+#[test]
+fn the_matching_and_timeout_variables_are_read_and_unset_changes_nothing() {
+    assert_eq!(
+        run_settings(&[]),
+        "volatile=false redacted=false timeout=Some(300s)",
+        "exact keys and a five-minute limit by default"
+    );
+    assert_eq!(
+        run_settings(&[
+            ("TEST_INFERENCE_VOLATILE", "/id"),
+            ("TEST_INFERENCE_REDACT", "/token"),
+            ("TEST_INFERENCE_TIMEOUT", "none"),
+            ("TEST_INFERENCE_PACE", "recorded"),
+            ("TEST_INFERENCE_RECORD_TIMING", "1"),
+        ]),
+        "volatile=true redacted=true timeout=None"
+    );
+}
+
+#[test]
+fn bad_values_are_errors_that_name_them() {
+    for (var, value) in [
+        ("TEST_INFERENCE_VOLATILE", "id"),
+        ("TEST_INFERENCE_REDACT", "/a~2"),
+        ("TEST_INFERENCE_PACE", "fast"),
+        ("TEST_INFERENCE_RECORD_TIMING", "maybe"),
+    ] {
+        let out = run_settings(&[(var, value)]);
+        assert!(out.starts_with("error=configuration error:"), "{var}: {out}");
+        assert!(out.contains(var) && out.contains(value), "{var}: {out}");
+    }
+    let out = run_settings(&[("TEST_INFERENCE_TIMEOUT", "ten")]);
+    assert!(out.contains("timeout=error:") && out.contains("\"ten\""), "{out}");
+}
