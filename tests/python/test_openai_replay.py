@@ -33,7 +33,7 @@ def serve(upstream):
     args = [binary(), "serve", "--dir", str(RECORDINGS)]
     if upstream:
         args += ["--openai-upstream", upstream]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
     assert "openai" in fields, f"unexpected first line: {line!r}"
@@ -56,9 +56,19 @@ def urls():
             processes.append(process)
         yield chat_url, embed_url
     finally:
+        logs = []
         for process in processes:
             process.terminate()
             assert process.wait(timeout=30) == 0, "serve stops cleanly on SIGTERM"
+            logs.append(process.stderr.read())
+        # One line per request: method, path, the key's first 12 digits, the outcome.
+        log = "".join(logs)
+        outcomes = (" hit",) if not recording else (" hit", " recorded")
+        lines = [line for line in log.splitlines() if "POST /v1/" in line]
+        assert lines, log
+        assert any(line.rstrip().endswith(outcomes) for line in lines), log
+        if not recording:
+            assert any(line.rstrip().endswith(" miss") for line in lines), log
 
 
 def client(url):
