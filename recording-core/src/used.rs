@@ -48,13 +48,14 @@ pub fn note(dir: &Path, hash: &str) {
         return;
     }
     let mut logs = logs().lock().unwrap_or_else(PoisonError::into_inner);
+    // The common case, a key already noted, allocates nothing.
+    if logs.get(dir).is_some_and(|log| log.seen.contains(hash)) {
+        return;
+    }
     let log = logs.entry(dir.to_path_buf()).or_insert_with(|| Log {
         file: open(dir),
         seen: HashSet::new(),
     });
-    if log.seen.contains(hash) {
-        return;
-    }
     log.seen.insert(hash.to_owned());
     if let Some(file) = &mut log.file
         && let Err(err) = writeln!(file, "{hash}")

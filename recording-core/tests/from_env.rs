@@ -170,9 +170,15 @@ fn bad_values_are_errors_that_name_them() {
         ("TEST_INFERENCE_RECORD_TIMING", "maybe"),
     ] {
         let out = run_settings(&[(var, value)]);
-        assert!(out.starts_with("error=configuration error:"), "{var}: {out}");
+        assert!(
+            out.starts_with("error=configuration error:"),
+            "{var}: {out}"
+        );
         assert!(out.contains(var) && out.contains(value), "{var}: {out}");
     }
     let out = run_settings(&[("TEST_INFERENCE_TIMEOUT", "ten")]);
-    assert!(out.contains("timeout=error:") && out.contains("\"ten\""), "{out}");
+    assert!(
+        out.contains("timeout=error:") && out.contains("\"ten\""),
+        "{out}"
+    );
 }
