@@ -24,7 +24,7 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
             (dir, found)
         })
         .bench_local_values(|(dir, found)| {
-            let report = normalize::run(&found, true, &|| {});
+            let report = normalize::run(found, true, &|| {});
             assert_eq!(report.modified(), files);
             // Returned, so deleting the tree happens after the timing.
             dir
@@ -39,10 +39,13 @@ fn check_clean_tree(bencher: Bencher, files: usize) {
     let found = normalize::collect_files(&[dir.path().to_path_buf()])
         .unwrap_or_else(|err| panic!("{err}"))
         .files;
-    normalize::run(&found, true, &|| {});
+    normalize::run(found.clone(), true, &|| {});
     settle();
-    bencher.counter(ItemsCount::new(files)).bench_local(|| {
-        let report = normalize::run(&found, false, &|| {});
-        assert_eq!(report.modified(), 0);
-    });
+    bencher
+        .counter(ItemsCount::new(files))
+        .with_inputs(|| found.clone())
+        .bench_local_values(|found| {
+            let report = normalize::run(found, false, &|| {});
+            assert_eq!(report.modified(), 0);
+        });
 }

@@ -1,17 +1,10 @@
 //! Normalization rules for Ollama-style bodies.
 
-use recording_core::{NormalizeContext, Normalizer};
-use serde_json::{Map, Value};
+use recording_core::{NormalizeContext, Normalizer, fields_mut, set_string};
+use serde_json::Value;
 
 /// The fixed timestamp every `created_at` becomes.
 pub const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
-
-const DURATIONS: [&str; 4] = [
-    "total_duration",
-    "load_duration",
-    "prompt_eval_duration",
-    "eval_duration",
-];
 
 /// The Ollama-style rules, applied to a body or to one stream chunk:
 ///
@@ -41,29 +34,38 @@ impl Normalizer for OllamaNormalizer {
         let Some(map) = body.as_object_mut() else {
             return false;
         };
-        let mut changed = replace_if_set(map, "created_at", || Value::from(EPOCH));
-        for key in DURATIONS {
-            changed |= replace_if_set(map, key, || Value::from(0));
+        let [created_at, models, durations @ ..] = fields_mut(
+            map,
+            [
+                "created_at",
+                "models",
+                "total_duration",
+                "load_duration",
+                "prompt_eval_duration",
+                "eval_duration",
+            ],
+        );
+        let mut changed = epoch_if_set(created_at);
+        for slot in durations.into_iter().flatten() {
+            if !slot.is_null() && *slot != 0 {
+                *slot = Value::from(0);
+                changed = true;
+            }
         }
         // Only `/api/ps` entries carry `expires_at`; no endpoint check needed.
-        if let Some(models) = map.get_mut("models").and_then(Value::as_array_mut) {
+        if let Some(models) = models.and_then(Value::as_array_mut) {
             for model in models.iter_mut().filter_map(Value::as_object_mut) {
-                changed |= replace_if_set(model, "expires_at", || Value::from(EPOCH));
+                let [expires_at] = fields_mut(model, ["expires_at"]);
+                changed |= epoch_if_set(expires_at);
             }
         }
         changed
     }
 }
 
-/// Replaces `key`'s value when it is set and differs; says whether it did.
-fn replace_if_set(map: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) -> bool {
-    match map.get_mut(key).filter(|slot| !slot.is_null()) {
-        Some(slot) => {
-            let value = value();
-            let changed = *slot != value;
-            *slot = value;
-            changed
-        }
-        None => false,
-    }
+/// Sets a field to [`EPOCH`] when it is set (present and not null) and differs; says
+/// whether it did.
+fn epoch_if_set(slot: Option<&mut Value>) -> bool {
+    slot.filter(|slot| !slot.is_null())
+        .is_some_and(|slot| set_string(slot, format_args!("{EPOCH}")))
 }

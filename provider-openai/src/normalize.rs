@@ -1,6 +1,6 @@
 //! Normalization rules for OpenAI-style bodies.
 
-use recording_core::{NormalizeContext, Normalizer};
+use recording_core::{NormalizeContext, Normalizer, fields_mut, formats_as, set_string};
 use serde_json::{Map, Value};
 
 /// The OpenAI-style rules, applied to a body or to one stream chunk:
@@ -40,39 +40,88 @@ impl Normalizer for OpenAiNormalizer {
         };
         let short = ctx.short_hash();
         let mut changed = false;
-        if map.get("object").and_then(Value::as_str) != Some("model") {
-            if let Some(id) = map.get_mut("id") {
-                set(id, Value::String(format!("rec-{short}")), &mut changed);
+        let [
+            object,
+            id,
+            created,
+            choices,
+            timings,
+            data,
+            kind,
+            response,
+            output_index,
+            item,
+            item_id,
+            created_at,
+            completed_at,
+            output,
+        ] = fields_mut(
+            map,
+            [
+                "object",
+                "id",
+                "created",
+                "choices",
+                "timings",
+                "data",
+                "type",
+                "response",
+                "output_index",
+                "item",
+                "item_id",
+                "created_at",
+                "completed_at",
+                "output",
+            ],
+        );
+        let object = object.as_deref().and_then(Value::as_str);
+        if object != Some("model") {
+            if let Some(id) = id {
+                changed |= set_string(id, format_args!("rec-{short}"));
             }
-            if let Some(created) = map.get_mut("created").filter(|c| c.is_number()) {
+            if let Some(created) = created.filter(|c| c.is_number()) {
                 set(created, Value::from(0), &mut changed);
             }
         }
-        if let Some(choices) = map.get_mut("choices").and_then(Value::as_array_mut) {
+        if let Some(choices) = choices.and_then(Value::as_array_mut) {
             for (position, choice) in choices.iter_mut().enumerate() {
-                let i = choice
-                    .get("index")
+                let Some(choice) = choice.as_object_mut() else {
+                    continue;
+                };
+                let [index, message, delta] = fields_mut(choice, ["index", "message", "delta"]);
+                let i = index
+                    .as_deref()
                     .and_then(Value::as_u64)
                     .unwrap_or(position as u64);
-                for holder in ["message", "delta"] {
-                    if let Some(calls) = choice
-                        .get_mut(holder)
-                        .and_then(|m| m.get_mut("tool_calls"))
-                        .and_then(Value::as_array_mut)
+                for holder in [message, delta].into_iter().flatten() {
+                    if let Some(holder) = holder.as_object_mut()
+                        && let [Some(calls)] = fields_mut(holder, ["tool_calls"])
+                        && let Some(calls) = calls.as_array_mut()
                     {
                         normalize_tool_calls(short, i, calls, &mut changed);
                     }
                 }
             }
         }
-        normalize_responses_api(short, map, &mut changed);
-        if let Some(timings) = map.get_mut("timings").and_then(Value::as_object_mut) {
+        if object == Some("response") {
+            normalize_response(short, [created_at, completed_at, output], &mut changed);
+        }
+        let is_event = kind
+            .as_deref()
+            .and_then(Value::as_str)
+            .is_some_and(|kind| kind.starts_with("response."));
+        if is_event {
+            let index = output_index.as_deref().and_then(Value::as_u64).unwrap_or(0);
+            normalize_event(short, index, [response, item, item_id], &mut changed);
+        }
+        if let Some(timings) = timings.and_then(Value::as_object_mut) {
             zero_timings(timings, &mut changed);
         }
-        if let Some(models) = map.get_mut("data").and_then(Value::as_array_mut) {
+        if let Some(models) = data.and_then(Value::as_array_mut) {
             for model in models.iter_mut().filter_map(Value::as_object_mut) {
-                let llama_cpp = model.get("owned_by").and_then(Value::as_str) == Some("llamacpp");
-                if let Some(created) = model.get_mut("created").filter(|c| c.is_number())
+                let [owned_by, created] = fields_mut(model, ["owned_by", "created"]);
+                let llama_cpp = owned_by.as_deref().and_then(Value::as_str) == Some("llamacpp");
+                if let Some(created) = created.filter(|c| c.is_number())
                     && llama_cpp
                 {
                     set(created, Value::from(0), &mut changed);
@@ -92,40 +141,43 @@ fn set(slot: &mut Value, value: Value, changed: &mut bool) {
     }
 }
 
-fn normalize_responses_api(short: &str, map: &mut Map<String, Value>, changed: &mut bool) {
-    if map.get("object").and_then(Value::as_str) == Some("response") {
-        normalize_response(short, map, changed);
-    }
-    let is_event = map
-        .get("type")
-        .and_then(Value::as_str)
-        .is_some_and(|kind| kind.starts_with("response."));
-    if !is_event {
-        return;
-    }
-    if let Some(response) = map.get_mut("response").and_then(Value::as_object_mut) {
-        if let Some(id) = response.get_mut("id") {
-            set(id, Value::String(format!("rec-{short}")), changed);
+/// A Responses API stream event's `response`, `item` and `item_id`; `index` is the
+/// event's `output_index`.
+fn normalize_event(
+    short: &str,
+    index: u64,
+    [response, item, item_id]: [Option<&mut Value>; 3],
+    changed: &mut bool,
+) {
+    if let Some(response) = response.and_then(Value::as_object_mut) {
+        let [id, created_at, completed_at, output] =
+            fields_mut(response, ["id", "created_at", "completed_at", "output"]);
+        if let Some(id) = id {
+            *changed |= set_string(id, format_args!("rec-{short}"));
         }
-        normalize_response(short, response, changed);
+        normalize_response(short, [created_at, completed_at, output], changed);
     }
-    let index = map.get("output_index").and_then(Value::as_u64).unwrap_or(0);
-    if let Some(item) = map.get_mut("item").and_then(Value::as_object_mut) {
+    if let Some(item) = item.and_then(Value::as_object_mut) {
         normalize_item(short, index, item, changed);
     }
-    if let Some(id) = map.get_mut("item_id") {
+    if let Some(id) = item_id {
         rename_id(short, index, id, changed);
     }
 }
 
-/// A Responses API response object: its times and its output items' ids.
-fn normalize_response(short: &str, response: &mut Map<String, Value>, changed: &mut bool) {
-    for key in ["created_at", "completed_at"] {
-        if let Some(time) = response.get_mut(key).filter(|t| t.is_number()) {
+/// A Responses API response object, given its `created_at`, `completed_at` and
+/// `output`: its times and its output items' ids.
+fn normalize_response(
+    short: &str,
+    [created_at, completed_at, output]: [Option<&mut Value>; 3],
+    changed: &mut bool,
+) {
+    for time in [created_at, completed_at].into_iter().flatten() {
+        if time.is_number() {
             set(time, Value::from(0), changed);
         }
     }
-    if let Some(output) = response.get_mut("output").and_then(Value::as_array_mut) {
+    if let Some(output) = output.and_then(Value::as_array_mut) {
         for (i, item) in output.iter_mut().enumerate() {
             if let Some(item) = item.as_object_mut() {
                 normalize_item(short, i as u64, item, changed);
@@ -135,15 +187,12 @@ fn normalize_response(short: &str, response: &mut Map<String, Value>, changed: &
 }
 
 fn normalize_item(short: &str, index: u64, item: &mut Map<String, Value>, changed: &mut bool) {
-    if let Some(id) = item.get_mut("id") {
+    let [id, call_id] = fields_mut(item, ["id", "call_id"]);
+    if let Some(id) = id {
         rename_id(short, index, id, changed);
     }
-    if let Some(call_id) = item.get_mut("call_id").filter(|id| id.is_string()) {
-        set(
-            call_id,
-            Value::String(format!("call_rec-{short}-{index}")),
-            changed,
-        );
+    if let Some(call_id) = call_id.filter(|id| id.is_string()) {
+        *changed |= set_string(call_id, format_args!("call_rec-{short}-{index}"));
     }
 }
 
@@ -152,23 +201,28 @@ fn rename_id(short: &str, index: u64, id: &mut Value, changed: &mut bool) {
     let Some(text) = id.as_str() else {
         return;
     };
-    let prefix = text.split_once('_').map_or("item", |(prefix, _)| prefix);
-    let renamed = Value::String(format!("{prefix}_rec-{short}-{index}"));
-    set(id, renamed, changed);
+    let renamed = |rest: &str| formats_as(rest, format_args!("rec-{short}-{index}"));
+    let prefix = match text.split_once('_') {
+        Some((_, rest)) if renamed(rest) => return,
+        Some((prefix, _)) => prefix,
+        None => "item",
+    };
+    *id = Value::String(format!("{prefix}_rec-{short}-{index}"));
+    *changed = true;
 }
 
 fn normalize_tool_calls(short: &str, choice: u64, calls: &mut [Value], changed: &mut bool) {
     for (position, call) in calls.iter_mut().enumerate() {
-        let j = call
-            .get("index")
+        let Some(call) = call.as_object_mut() else {
+            continue;
+        };
+        let [index, id] = fields_mut(call, ["index", "id"]);
+        let j = index
+            .as_deref()
             .and_then(Value::as_u64)
             .unwrap_or(position as u64);
-        if let Some(id) = call.get_mut("id").filter(|id| id.is_string()) {
-            set(
-                id,
-                Value::String(format!("call_rec-{short}-{choice}-{j}")),
-                changed,
-            );
+        if let Some(id) = id.filter(|id| id.is_string()) {
+            *changed |= set_string(id, format_args!("call_rec-{short}-{choice}-{j}"));
         }
     }
 }

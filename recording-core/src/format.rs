@@ -447,14 +447,26 @@ pub fn detect_format(raw: &Value) -> Format {
 /// `__data__`. Error bodies are not included. Used by the `normalize` tool, which must
 /// rewrite files in place without changing anything else.
 pub fn raw_bodies_mut(raw: &mut Value) -> Vec<&mut Value> {
-    let Some(response) = raw.get_mut("response") else {
+    match raw.get_mut("response") {
+        Some(response) => response_bodies_mut(response),
+        None => Vec::new(),
+    }
+}
+
+/// [`raw_bodies_mut`] given the recording's `response` alone, so a caller can hold
+/// the `request` at the same time.
+pub fn response_bodies_mut(response: &mut Value) -> Vec<&mut Value> {
+    let Some(response) = response.as_object_mut() else {
         return Vec::new();
     };
-    if response.get("is_error").and_then(Value::as_bool) == Some(true) {
+    let [is_error, is_streaming, body] =
+        crate::fields_mut(response, ["is_error", "is_streaming", "body"]);
+    let flag = |value: Option<&mut Value>| value.and_then(|v| v.as_bool()) == Some(true);
+    if flag(is_error) {
         return Vec::new();
     }
-    let is_streaming = response.get("is_streaming").and_then(Value::as_bool) == Some(true);
-    let Some(body) = response.get_mut("body") else {
+    let is_streaming = flag(is_streaming);
+    let Some(body) = body else {
         return Vec::new();
     };
     split_bodies(body, is_streaming)

@@ -56,7 +56,9 @@ pub use format::RecordingFile;
 pub use identity::{canonical_json, identity_value, request_hash, sequence_hash};
 pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
-pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
+pub use normalizer::{
+    NoNormalization, NormalizeContext, Normalizer, fields_mut, formats_as, set_string,
+};
 pub use recording::{
     DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV,
     Recording, VOLATILE_ENV, default_dir, recordings_dir_in,
