@@ -200,3 +200,36 @@ pub fn normalize_tree(dir: &Path, n: usize) {
         .unwrap_or_else(|err| panic!("{err}"));
     }
 }
+
+/// The repository's real recordings (llama-stack's captured Ollama files and the
+/// SmolLM2 recordings), the sources of [`real_tree`].
+pub fn real_recordings() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files: Vec<std::path::PathBuf> =
+        ["tests/fixtures/llama-stack", "tests/recordings/responses"]
+            .iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(root.join(dir)).unwrap_or_else(|err| panic!("{dir}: {err}"))
+            })
+            .map(|entry| entry.unwrap_or_else(|err| panic!("{err}")).path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+    files.sort();
+    files
+}
+
+/// A tree of `n` real-shaped recordings: the repository's real recordings copied
+/// round-robin into `dir/copy-NNN/`, each under its own name (so the hash its name
+/// carries is the one its ids were normalized with).
+pub fn real_tree(dir: &Path, n: usize) {
+    let sources = real_recordings();
+    for i in 0..n {
+        let source = &sources[i % sources.len()];
+        let copy = dir.join(format!("copy-{:03}", i / sources.len()));
+        std::fs::create_dir_all(&copy).unwrap_or_else(|err| panic!("{err}"));
+        let name = source
+            .file_name()
+            .unwrap_or_else(|| panic!("{}", source.display()));
+        std::fs::copy(source, copy.join(name)).unwrap_or_else(|err| panic!("{err}"));
+    }
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
-use recording_core::format::{response_bodies_mut, to_pretty_json};
+use recording_core::format::{response_bodies_mut, write_pretty_json};
 use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX, write_atomically};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
@@ -255,19 +255,7 @@ pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
     } else {
         ""
     };
-    for file in &report.files {
-        match &file.outcome {
-            Outcome::Unchanged => {}
-            Outcome::Changed if write => println!("Normalized: {}", file.path.display()),
-            Outcome::Changed => println!("{prefix}Would normalize: {}", file.path.display()),
-            Outcome::Failed(reason) => eprintln!("Error: {}: {reason}", file.path.display()),
-        }
-    }
-    println!(
-        "{prefix}Summary: {}/{} files modified",
-        report.modified(),
-        report.files.len()
-    );
+    print_report(&report, prefix, write);
     if !collected.skipped.is_empty() {
         eprintln!(
             "{} path(s) were passed over; a check that skips a path does not pass",
@@ -285,6 +273,35 @@ pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
     } else {
         0
     }
+}
+
+/// A line per file acted on, then the summary. Standard output is buffered: a line
+/// per write would be a system call per file of a large rewrite. A closed output (a
+/// pager quit early) is no reason to fail the run.
+fn print_report(report: &Report, prefix: &str, write: bool) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for file in &report.files {
+        let path = file.path.display();
+        let _ = match &file.outcome {
+            Outcome::Unchanged => Ok(()),
+            Outcome::Changed if write => writeln!(out, "Normalized: {path}"),
+            Outcome::Changed => writeln!(out, "{prefix}Would normalize: {path}"),
+            Outcome::Failed(reason) => {
+                // Errors go to standard error, after what came before them.
+                let _ = out.flush();
+                eprintln!("Error: {path}: {reason}");
+                Ok(())
+            }
+        };
+    }
+    let _ = writeln!(
+        out,
+        "{prefix}Summary: {}/{} files modified",
+        report.modified(),
+        report.files.len()
+    );
+    let _ = out.flush();
 }
 
 /// Normalizes `files` in parallel; rewrites changed files when `write`. `progress` is
@@ -357,7 +374,9 @@ fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
                 Ok(target) => target,
                 Err(why) => return Outcome::Failed(why),
             };
-            match write(&target, &bytes, to_pretty_json(&raw).as_bytes()) {
+            let mut text = Vec::with_capacity(bytes.len() + bytes.len() / 4);
+            write_pretty_json(&raw, &mut text);
+            match write(&target, &bytes, &text) {
                 Err(err) => Outcome::Failed(err.to_string()),
                 Ok(()) => Outcome::Changed,
             }
@@ -370,17 +389,28 @@ fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
 /// target (so the link stays a link). A file with other hard links is refused: a
 /// replacement by rename would leave the other names pointing at the old contents.
 fn replaceable(path: &Path) -> Result<PathBuf, String> {
-    let target = fs::canonicalize(path).map_err(|err| format!("cannot resolve: {err}"))?;
+    // One `lstat` for an ordinary file; only a link is resolved, which costs a
+    // `readlink` per component of its path.
+    let meta = fs::symlink_metadata(path).map_err(|err| format!("cannot read: {err}"))?;
+    let (target, meta) = if meta.file_type().is_symlink() {
+        let target = fs::canonicalize(path).map_err(|err| format!("cannot resolve: {err}"))?;
+        let meta = fs::metadata(&target).map_err(|err| format!("cannot read: {err}"))?;
+        (target, meta)
+    } else {
+        (path.to_path_buf(), meta)
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let links = fs::metadata(&target).map(|meta| meta.nlink()).unwrap_or(1);
+        let links = meta.nlink();
         if links > 1 {
             return Err(format!(
                 "it has {links} hard links, which a rewrite would break; left alone (copy it to a file of its own to normalize it)"
             ));
         }
     }
+    #[cfg(not(unix))]
+    let _ = meta;
     Ok(target)
 }
 

@@ -421,11 +421,19 @@ impl RecordingFile {
 /// Pretty JSON with two-space indent and a trailing newline, keys in their order: the
 /// layout every file this project writes has, so rewrites give line-sized diffs.
 pub fn to_pretty_json<T: Serialize + ?Sized>(value: &T) -> String {
-    // Serializing our own types and `Value`s into a String cannot fail.
-    let mut text = serde_json::to_string_pretty(value)
+    let mut text = Vec::with_capacity(1024);
+    write_pretty_json(value, &mut text);
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).unwrap_or_else(|err| unreachable!("serde_json wrote {err}"))
+}
+
+/// [`to_pretty_json`] appended to `out`, which a caller that knows about how long the
+/// text will be can size beforehand (a rewrite of a file is about as long as it).
+pub fn write_pretty_json<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    // Serializing our own types and `Value`s into memory cannot fail.
+    serde_json::to_writer_pretty(&mut *out, value)
         .unwrap_or_else(|err| unreachable!("serializing a recording failed: {err}"));
-    text.push('\n');
-    text
+    out.push(b'\n');
 }
 
 /// Which format a parsed-but-raw recording is in.

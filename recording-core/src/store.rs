@@ -323,7 +323,10 @@ impl AtomicBatch {
         let mut temp = temp_file_named(parent_of(path), BATCH_TEMP_PREFIX).map_err(failed)?;
         temp.write_all(contents).map_err(failed)?;
         if let Ok(meta) = fs::metadata(path) {
-            fs::set_permissions(temp.path(), meta.permissions()).map_err(failed)?;
+            // Through the open file: no second path lookup.
+            temp.as_file()
+                .set_permissions(meta.permissions())
+                .map_err(failed)?;
         }
         let staged = Staged {
             temp: temp.into_temp_path(),
@@ -355,32 +358,63 @@ impl AtomicBatch {
                 })
                 .collect();
         }
-        staged
-            .into_iter()
-            .map(
-                |Staged {
-                     temp,
-                     target,
-                     expected,
-                 }| {
-                    // A small window remains between this check and the rename; it closes
-                    // the one that matters, a whole run's length between read and write.
-                    let result = match fs::read(&target) {
-                        Ok(now) if fingerprint(&now) == expected => temp
-                            .persist(&target)
-                            .map(drop)
-                            .map_err(|err| storage_error("write", &target, err.error)),
-                        Ok(_) => Err(changed_under_us(&target, "it changed")),
-                        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                            Err(changed_under_us(&target, "it was removed"))
-                        }
-                        Err(err) => Err(storage_error("read", &target, err)),
-                    };
-                    (target, result)
-                },
-            )
-            .collect()
+        // On as many threads as there are cores: a rename waits on the file system's
+        // metadata, and those waits overlap.
+        in_parallel(
+            staged,
+            |Staged {
+                 temp,
+                 target,
+                 expected,
+             }| {
+                // A small window remains between this check and the rename; it closes
+                // the one that matters, a whole run's length between read and write.
+                let result = match fs::read(&target) {
+                    Ok(now) if fingerprint(&now) == expected => temp
+                        .persist(&target)
+                        .map(drop)
+                        .map_err(|err| storage_error("write", &target, err.error)),
+                    Ok(_) => Err(changed_under_us(&target, "it changed")),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                        Err(changed_under_us(&target, "it was removed"))
+                    }
+                    Err(err) => Err(storage_error("read", &target, err)),
+                };
+                (target, result)
+            },
+        )
     }
+}
+
+/// `work` applied to every item on one scoped thread per core, results in the items'
+/// order.
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if threads < 2 || items.len() < 2 {
+        return items.into_iter().map(work).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let mut items = items.into_iter();
+    let chunks: Vec<Vec<T>> = std::iter::from_fn(|| {
+        let chunk: Vec<T> = items.by_ref().take(per_thread).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+    .collect();
+    let work = &work;
+    std::thread::scope(|scope| {
+        let running: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(work).collect::<Vec<R>>()))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn changed_under_us(path: &Path, what: &str) -> Error {
