@@ -256,12 +256,81 @@ impl ReplayFile {
     /// method and endpoint, and the response with bodies left as JSON text for the
     /// typed APIs to decode directly. Errors name the file.
     pub fn from_file_slice(bytes: &[u8], path: &Path) -> Result<ReplayFile, Error> {
-        let raw = parse::<RawFile>(bytes, path)?;
+        let raw = match split_pretty(bytes) {
+            Some(raw) => raw,
+            // Any other layout, and every error, takes the whole parse, whose errors name
+            // the field.
+            None => parse::<RawFile>(bytes, path)?,
+        };
         Ok(ReplayFile {
             method: raw.request.method,
             endpoint: raw.request.endpoint.into_owned(),
             response: Replayed::from_raw(raw.response, bytes, path)?,
         })
+    }
+}
+
+/// Where the top-level `response` key is in a file in the layout [`to_pretty_json`]
+/// writes (llama-stack's files have it too): the line `  "response": ` indented by two
+/// spaces. A raw line break cannot occur inside a JSON string, and only top-level keys
+/// are indented by exactly two spaces, so the first such line is that key.
+const PRETTY_RESPONSE_KEY: &[u8] = b"\n  },\n  \"response\": ";
+
+/// Replay's reading of a file in the pretty layout without scanning the request's
+/// body, which replay never uses (for a chat request it is most of the file): the
+/// request's method and endpoint are read from its first keys, the response from the
+/// line where it starts. `None` when the file is in any other layout, or when anything
+/// does not fit; the caller then parses the whole file.
+fn split_pretty(bytes: &[u8]) -> Option<RawFile<'_>> {
+    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let request = rest.strip_prefix(b"{\n  \"request\": ")?;
+    let key = memchr::memmem::find(request, PRETTY_RESPONSE_KEY)?;
+    let head = request_head(&request[..key + "\n  }".len()])?;
+    let rest = &request[key + PRETTY_RESPONSE_KEY.len()..];
+    let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<RawResponse>();
+    let response = values.next()?.ok()?;
+    // The response is the last key: what follows only closes the file.
+    if rest[values.byte_offset()..].trim_ascii() != b"}" {
+        return None;
+    }
+    Some(RawFile {
+        request: head,
+        response,
+    })
+}
+
+/// The method and endpoint of a request object, read from its keys up to the last of
+/// the two: in the files this project writes both come before the body, whose text is
+/// never scanned. `None` if the object lacks either.
+fn request_head(request: &[u8]) -> Option<RawHead<'_>> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Head<'h, 'a>(&'h mut (Option<Method>, Option<std::borrow::Cow<'a, str>>));
+    impl<'de> Visitor<'de> for Head<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a request")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<&'de str>()? {
+                match key {
+                    "method" => self.0.0 = Some(map.next_value()?),
+                    "endpoint" => self.0.1 = Some(map.next_value()?),
+                    _ => drop(map.next_value::<IgnoredAny>()?),
+                }
+                if self.0.0.is_some() && self.0.1.is_some() {
+                    // Both read: stop before the body. The error only ends the parse.
+                    return Err(serde::de::Error::custom("head read"));
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut found = (None, None);
+    let mut deserializer = serde_json::Deserializer::from_slice(request);
+    let _ = deserializer.deserialize_map(Head(&mut found));
+    match found {
+        (Some(method), Some(endpoint)) => Some(RawHead { method, endpoint }),
+        _ => None,
     }
 }
 
@@ -601,6 +670,93 @@ mod tests {
                 &json!({"request": {"provider": "openai"}, "response": {"body": {"id": "x"}}})
             ),
             Format::Native
+        );
+    }
+
+    /// Every field replay reads, as text, to compare the two ways of reading a file.
+    fn replay_view(raw: &RawFile<'_>) -> String {
+        let r = &raw.response;
+        format!(
+            "{:?} {} {} {} {} {} {:?} {:?}",
+            raw.request.method,
+            raw.request.endpoint,
+            r.status,
+            r.is_streaming,
+            r.is_error,
+            r.body.get(),
+            r.stream_error
+                .as_ref()
+                .map(|e| (e.status, e.body.to_string())),
+            r.chunk_ms
+        )
+    }
+
+    #[test]
+    fn the_pretty_layout_is_read_without_its_request_body_and_agrees_with_a_whole_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut seen = 0;
+        for dir in ["tests/recordings/responses", "tests/fixtures/llama-stack"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("the repository's recordings") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_none_or(|ext| ext != "json") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).expect("read");
+                let fast = split_pretty(&bytes)
+                    .unwrap_or_else(|| panic!("{} is in the pretty layout", path.display()));
+                let whole: RawFile = super::parse(&bytes, &path).expect("a recording");
+                assert_eq!(
+                    replay_view(&fast),
+                    replay_view(&whole),
+                    "{}",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 30, "the repository's recordings were read: {seen}");
+
+        // The request's body is never scanned: a broken one does not stop replay.
+        let file = to_pretty_json(&json!({
+            "request": {"provider": "openai", "method": "POST", "endpoint": "/v1/models", "body": {"x": 1}},
+            "response": {"status": 200, "body": {"data": []}}
+        }));
+        let broken = file.replace("\"x\": 1", "\"x\": [[[");
+        let fast = split_pretty(broken.as_bytes()).expect("read without the body");
+        assert_eq!(
+            fast.response.body.get(),
+            r#"{
+      "data": []
+    }"#
+        );
+        assert!(super::parse::<RawFile>(broken.as_bytes(), Path::new("x.json")).is_err());
+    }
+
+    #[test]
+    fn other_layouts_take_the_whole_parse() {
+        let value = json!({
+            "request": {"method": "POST", "endpoint": "/v1/chat/completions", "body": {}},
+            "response": {"status": 200, "body": {"id": "x"}}
+        });
+        let minified = value.to_string();
+        let extra_key = to_pretty_json(&json!({
+            "request": value["request"], "response": value["response"], "note": "after"
+        }));
+        let no_endpoint = to_pretty_json(&json!({
+            "request": {"method": "POST", "body": {}},
+            "response": {"status": 200, "body": {}}
+        }));
+        for text in [&minified, &extra_key, &no_endpoint] {
+            assert!(split_pretty(text.as_bytes()).is_none(), "{text}");
+        }
+        let replayed = ReplayFile::from_file_slice(minified.as_bytes(), Path::new("m.json"))
+            .expect("a minified recording still replays");
+        assert_eq!(replayed.endpoint, "/v1/chat/completions");
+        let err = ReplayFile::from_file_slice(no_endpoint.as_bytes(), Path::new("n.json"))
+            .expect_err("no endpoint");
+        assert!(
+            err.to_string().contains("n.json") && err.to_string().contains("endpoint"),
+            "{err}"
         );
     }
 }
