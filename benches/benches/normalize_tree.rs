@@ -1,7 +1,9 @@
-//! `normalize` over generated trees: a realistic mix of OpenAI and Ollama recordings,
-//! single bodies and streams. Target: over 10 000 files per second on 2 cores.
+//! `normalize` over generated trees (a realistic mix of OpenAI and Ollama recordings,
+//! single bodies and streams), each figure beside its floor from `benches::floors`:
+//! reading every file, reading and parsing every file, and parsing plus an atomic
+//! rewrite of every file.
 
-use benches::{normalize_tree, settle};
+use benches::{floors, normalize_tree, settle};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 
@@ -9,17 +11,23 @@ fn main() {
     divan::main();
 }
 
-/// Every file needs rewriting: read, parse, normalize, compare, atomic write.
+/// A generated tree and its files, as `normalize` would collect them.
+fn tree(files: usize) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    normalize_tree(dir.path(), files);
+    let found = normalize::collect_files(&[dir.path().to_path_buf()])
+        .unwrap_or_else(|err| panic!("{err}"))
+        .files;
+    (dir, found)
+}
+
+/// Every file needs rewriting: read, parse, normalize, atomic write.
 #[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 3, sample_size = 1)]
 fn normalize_fresh_tree(bencher: Bencher, files: usize) {
     bencher
         .counter(ItemsCount::new(files))
         .with_inputs(|| {
-            let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
-            normalize_tree(dir.path(), files);
-            let found = normalize::collect_files(&[dir.path().to_path_buf()])
-                .unwrap_or_else(|err| panic!("{err}"))
-                .files;
+            let (dir, found) = tree(files);
             settle();
             (dir, found)
         })
@@ -31,16 +39,35 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
         });
 }
 
+/// The floor of `normalize_fresh_tree`: every file read, parsed and replaced
+/// atomically with its own bytes.
+#[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 3, sample_size = 1)]
+fn rewrite_floor(bencher: Bencher, files: usize) {
+    bencher
+        .counter(ItemsCount::new(files))
+        .with_inputs(|| {
+            let (dir, found) = tree(files);
+            settle();
+            (dir, found)
+        })
+        .bench_local_values(|(dir, found)| {
+            assert_eq!(floors::rewrite_all(dir.path(), &found), files);
+            dir
+        });
+}
+
+/// A clean tree, normalized once, with its files.
+fn clean_tree(files: usize) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let (dir, found) = tree(files);
+    normalize::run(found.clone(), true, &|| {});
+    settle();
+    (dir, found)
+}
+
 /// Nothing to change (`--check` on a clean tree): read, parse, normalize, compare.
 #[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5, sample_size = 1)]
 fn check_clean_tree(bencher: Bencher, files: usize) {
-    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
-    normalize_tree(dir.path(), files);
-    let found = normalize::collect_files(&[dir.path().to_path_buf()])
-        .unwrap_or_else(|err| panic!("{err}"))
-        .files;
-    normalize::run(found.clone(), true, &|| {});
-    settle();
+    let (_dir, found) = clean_tree(files);
     bencher
         .counter(ItemsCount::new(files))
         .with_inputs(|| found.clone())
@@ -48,4 +75,22 @@ fn check_clean_tree(bencher: Bencher, files: usize) {
             let report = normalize::run(found, false, &|| {});
             assert_eq!(report.modified(), 0);
         });
+}
+
+/// The floor of `check_clean_tree`: every file read and parsed.
+#[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5, sample_size = 1)]
+fn parse_floor(bencher: Bencher, files: usize) {
+    let (_dir, found) = clean_tree(files);
+    bencher
+        .counter(ItemsCount::new(files))
+        .bench_local(|| floors::parse_all(&found));
+}
+
+/// Below that: every file read, nothing parsed.
+#[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5, sample_size = 1)]
+fn read_floor(bencher: Bencher, files: usize) {
+    let (_dir, found) = clean_tree(files);
+    bencher
+        .counter(ItemsCount::new(files))
+        .bench_local(|| floors::read_all(&found));
 }

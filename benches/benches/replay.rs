@@ -63,6 +63,38 @@ fn chat_completion(bencher: Bencher) {
     });
 }
 
+/// The floor of `chat_completion`: what no replay can skip, with nothing of the
+/// recorder's own. The same request cloned, the same file read (its path known, no key
+/// computed) and its response decoded into async-openai's type, its request half
+/// skipped by serde.
+#[divan::bench]
+fn chat_completion_floor(bencher: Bencher) {
+    use provider_openai::types::chat::CreateChatCompletionResponse;
+    #[derive(serde::Deserialize)]
+    struct File {
+        response: Response,
+    }
+    #[derive(serde::Deserialize)]
+    struct Response {
+        body: CreateChatCompletionResponse,
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path(), false, chat_body());
+    let path = std::fs::read_dir(dir.path())
+        .unwrap_or_else(|err| panic!("{err}"))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .unwrap_or_else(|| panic!("the recording"));
+    bencher.bench_local(|| {
+        let request = divan::black_box(request.clone());
+        let bytes = std::fs::read(&path).unwrap_or_else(|err| panic!("{err}"));
+        let file: File = serde_json::from_slice(&bytes).unwrap_or_else(|err| panic!("{err}"));
+        drop(request);
+        file.response.body
+    });
+}
+
 /// A 500-chunk stream, consumed to the end. Target: under 2 ms.
 #[divan::bench]
 fn chat_stream_500_chunks(bencher: Bencher) {

@@ -1,6 +1,8 @@
 //! Inputs for the benchmarks: realistic requests, bodies, streams and recording trees,
 //! generated with a fixed shape so runs are comparable. See `benches/README.md`.
 
+pub mod floors;
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -606,6 +606,15 @@ mod tests {
     }
 
     #[test]
+    fn parallel_work_keeps_the_items_order() {
+        for n in [0, 1, 2, 3, 7, 100, 1001] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = in_parallel(items, |i| i * 2);
+            assert_eq!(doubled, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "{n} items");
+        }
+    }
+
+    #[test]
     fn write_errors_name_the_path() {
         let dir = tempfile::tempdir().expect("tempdir");
         let blocker = dir.path().join("file");
