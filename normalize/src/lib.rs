@@ -14,7 +14,7 @@ use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{response_bodies_mut, write_pretty_json};
-use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX, write_atomically};
+use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -70,6 +70,10 @@ pub struct Collected {
     /// `*.json` entries that are not regular files (a FIFO, a device, a broken link),
     /// with why they were passed over.
     pub skipped: Vec<(PathBuf, String)>,
+    /// What an interrupted earlier run left: its staged temporary files (named
+    /// [`BATCH_TEMP_PREFIX`]`*.partial`), in the directories walked and in those of the
+    /// files named. A recorder's own temporary files are left to it.
+    pub leftovers: Vec<PathBuf>,
 }
 
 /// Every `*.json` file under `paths`, sorted. Directories are walked and symbolic
@@ -82,6 +86,17 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Collected, String> {
         let meta = fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
         if meta.is_file() {
             found.files.push(path.clone());
+            let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+            for entry in fs::read_dir(dir.unwrap_or(Path::new(".")))
+                .into_iter()
+                .flatten()
+            {
+                if let Ok(entry) = entry
+                    && is_leftover(&entry.file_name())
+                {
+                    found.leftovers.push(entry.path());
+                }
+            }
         } else {
             walk(path, &mut found, 0);
         }
@@ -139,6 +154,11 @@ fn walk(dir: &Path, found: &mut Collected, links: usize) {
             }
         }
         if !is_json_name(entry.file_name()) || kind.is_dir() {
+            // The walk lists every entry anyway: leftovers are noted here, not found by
+            // listing each directory again.
+            if kind.is_file() && is_leftover(entry.file_name()) {
+                found.leftovers.push(entry.into_path());
+            }
             continue;
         }
         if kind.is_file() {
@@ -157,28 +177,22 @@ fn is_json_name(name: &OsStr) -> bool {
     name.len() > ".json".len() && name.ends_with(b".json")
 }
 
-/// Removes what an interrupted earlier run left (its staged temporary files, named
-/// [`BATCH_TEMP_PREFIX`]) in the directories of `files`; returns how many. A
-/// recorder's own temporary files are left to it.
-pub fn remove_leftovers(files: &[PathBuf]) -> usize {
-    let dirs: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
-    let mut removed = 0;
-    for dir in dirs {
-        let Ok(entries) = fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(BATCH_TEMP_PREFIX)
-                && name.ends_with(".partial")
-                && fs::remove_file(entry.path()).is_ok()
-            {
-                removed += 1;
-            }
-        }
-    }
-    removed
+/// Whether a file name is that of a batch's staged temporary file.
+fn is_leftover(name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(BATCH_TEMP_PREFIX.as_bytes()) && name.ends_with(b".partial")
+}
+
+/// Removes the [`Collected::leftovers`] of an interrupted earlier run; returns how
+/// many were removed.
+pub fn remove_leftovers(leftovers: &[PathBuf]) -> usize {
+    let mut paths = leftovers.to_vec();
+    paths.sort_unstable();
+    paths.dedup();
+    paths
+        .iter()
+        .filter(|path| fs::remove_file(path).is_ok())
+        .count()
 }
 
 /// Exit status when `--check` finds files that would change.
@@ -228,7 +242,7 @@ pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
     }
     let write = !(dry_run || check);
     if write {
-        let removed = remove_leftovers(&files);
+        let removed = remove_leftovers(&collected.leftovers);
         if removed > 0 {
             eprintln!("Removed {removed} temporary file(s) an interrupted run left behind");
         }
@@ -312,12 +326,15 @@ fn print_report(report: &Report, prefix: &str, write: bool) {
 /// place. One fsync per file would cap a run at the disk's flush rate (benches/README.md).
 pub fn run(files: Vec<PathBuf>, write: bool, progress: &(dyn Fn() + Sync)) -> Report {
     let batch = AtomicBatch::new();
-    let stage =
-        |path: &Path, original: &[u8], contents: &[u8]| batch.stage(path, original, contents);
+    let stage = |path: &Path, original: &[u8], permissions: &fs::Permissions, contents: &[u8]| {
+        batch.stage(path, original, Some(permissions), contents)
+    };
     let outcomes: Vec<Outcome> = files
         .par_iter()
-        .map(|path| {
-            let outcome = normalize_with(path, write.then_some(&stage));
+        // Each worker reuses its buffers from file to file: fewer allocations, and a
+        // heap that stays compact over a run of 100 000 files.
+        .map_init(Buffers::default, |buffers, path| {
+            let outcome = normalize_with(path, buffers, write.then_some(&stage));
             progress();
             outcome
         })
@@ -340,26 +357,27 @@ pub fn run(files: Vec<PathBuf>, write: bool, progress: &(dyn Fn() + Sync)) -> Re
     Report { files: results }
 }
 
-/// Normalizes one file; writes it back (atomically) when it changed and `write` is
-/// set. A file counts as changed only when its parsed JSON changes; a rewritten file
-/// keeps its key order and gets two-space indent and a trailing newline.
-pub fn normalize_file(path: &Path, write: bool) -> Outcome {
-    let write_now = |path: &Path, _: &[u8], contents: &[u8]| write_atomically(path, contents);
-    normalize_with(path, write.then_some(&write_now))
+/// Writes a file's new contents; given what the file held when it was read (so a
+/// batch can leave alone a file that changed since) and its permissions then.
+type Writer<'a> =
+    &'a (dyn Fn(&Path, &[u8], &fs::Permissions, &[u8]) -> Result<(), recording_core::Error> + Sync);
+
+/// What a worker reads a file into and writes its new contents into.
+#[derive(Default)]
+struct Buffers {
+    read: Vec<u8>,
+    write: Vec<u8>,
 }
 
-/// Writes a file's new contents; given what the file held when it was read, so a
-/// batch can leave alone a file that changed since.
-type Writer<'a> = &'a (dyn Fn(&Path, &[u8], &[u8]) -> Result<(), recording_core::Error> + Sync);
-
 /// Normalizes one file and, when it changed, hands its new contents to `write`.
-fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+fn normalize_with(path: &Path, buffers: &mut Buffers, write: Option<Writer<'_>>) -> Outcome {
+    let meta = match read_with_metadata(path, &mut buffers.read) {
+        Ok(meta) => meta,
         Err(err) => return Outcome::Failed(format!("cannot read: {err}")),
     };
+    let bytes = &buffers.read;
     // A byte-order mark is no reason to reject a file; a rewrite drops it.
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut raw: Value = match serde_json::from_slice(text) {
         Ok(raw) => raw,
         Err(err) => return Outcome::Failed(format!("not valid JSON: {err}")),
@@ -374,15 +392,28 @@ fn normalize_with(path: &Path, write: Option<Writer<'_>>) -> Outcome {
                 Ok(target) => target,
                 Err(why) => return Outcome::Failed(why),
             };
-            let mut text = Vec::with_capacity(bytes.len() + bytes.len() / 4);
-            write_pretty_json(&raw, &mut text);
-            match write(&target, &bytes, &text) {
+            buffers.write.clear();
+            write_pretty_json(&raw, &mut buffers.write);
+            match write(&target, bytes, &meta.permissions(), &buffers.write) {
                 Err(err) => Outcome::Failed(err.to_string()),
                 Ok(()) => Outcome::Changed,
             }
         }
         Err(reason) => Outcome::Failed(reason),
     }
+}
+
+/// Reads a file into `bytes` (replacing what it held) and gives its metadata, from one
+/// open: the metadata comes with the read (`fs::read` asks for it too, for the size),
+/// so keeping the file's permissions costs no second lookup by path.
+fn read_with_metadata(path: &Path, bytes: &mut Vec<u8>) -> std::io::Result<fs::Metadata> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    bytes.clear();
+    bytes.reserve(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(bytes)?;
+    Ok(meta)
 }
 
 /// Where a changed file's new contents go: the file itself, or for a symbolic link its
