@@ -525,3 +525,29 @@ fn a_byte_order_mark_is_no_reason_to_fail() {
     assert!(!fs::read(&path).expect("read").starts_with(b"\xEF\xBB\xBF"));
     normalize().arg(dir.path()).arg("--check").assert().code(0);
 }
+
+#[test]
+fn leftovers_beside_a_file_named_on_the_command_line_are_removed_by_a_rewrite_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("3c0bf9ba81b2.json");
+    fs::write(&file, changing_recording()).expect("write");
+    let leftover = dir.path().join(".tmp-batch-x1y2z3.partial");
+    let recorders_own = dir.path().join(".tmp-a1b2c3.partial");
+    for temp in [&leftover, &recorders_own] {
+        fs::write(temp, b"half").expect("write");
+    }
+
+    let output = normalize().arg(&file).arg("--check").output().expect("run");
+    assert_eq!(output.status.code(), Some(1), "it would change");
+    assert!(leftover.exists(), "a check removes nothing");
+
+    let output = normalize().arg(&file).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("Removed 1 temporary file"), "{stderr}");
+    assert!(!leftover.exists());
+    assert!(
+        recorders_own.exists(),
+        "a recorder's temporary file is its own"
+    );
+}
