@@ -80,12 +80,8 @@ fn chat_completion_floor(bencher: Bencher) {
     }
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
     let request = recorded_chat(dir.path(), false, chat_body());
-    let path = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|err| panic!("{err}"))
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .unwrap_or_else(|| panic!("the recording"));
+    let [path] = <[_; 1]>::try_from(benches::floors::json_files(dir.path()))
+        .unwrap_or_else(|found| panic!("one recording, found {found:?}"));
     bencher.bench_local(|| {
         let request = divan::black_box(request.clone());
         let bytes = std::fs::read(&path).unwrap_or_else(|err| panic!("{err}"));

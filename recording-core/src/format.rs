@@ -284,7 +284,9 @@ const PRETTY_RESPONSE_KEY: &[u8] = b"\n  },\n  \"response\": ";
 fn split_pretty(bytes: &[u8]) -> Option<RawFile<'_>> {
     let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let request = rest.strip_prefix(b"{\n  \"request\": ")?;
-    let key = memchr::memmem::find(request, PRETTY_RESPONSE_KEY)?;
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
+    let key = FINDER.find(request)?;
     let head = request_head(&request[..key + "\n  }".len()])?;
     let rest = &request[key + PRETTY_RESPONSE_KEY.len()..];
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<RawResponse>();

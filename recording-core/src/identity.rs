@@ -103,10 +103,24 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>, level: usize) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            // The objects of a request are small (a message, a tool): their members are
+            // sorted on the stack, with no allocation per object.
+            const SMALL: usize = 16;
+            static NULL: Value = Value::Null;
+            let mut small = [("", &NULL); SMALL];
+            let mut large = Vec::new();
+            let members = if map.len() <= SMALL {
+                for (slot, (name, item)) in small.iter_mut().zip(map) {
+                    *slot = (name.as_str(), item);
+                }
+                &mut small[..map.len()]
+            } else {
+                large.extend(map.iter().map(|(name, item)| (name.as_str(), item)));
+                &mut large[..]
+            };
             members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
             out.push(b'{');
-            for (i, (name, item)) in members.into_iter().enumerate() {
+            for (i, (name, item)) in members.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -331,6 +345,27 @@ mod tests {
                 1e-6
             ]),
         ];
+        // Objects up to 16 members are sorted on the stack, larger ones on the heap: both
+        // sides of the line, members given out of order.
+        let wide = |n: usize| {
+            Value::Object(
+                (0..n)
+                    .map(|i| {
+                        (
+                            format!("k{}{}", (i * 7) % n, if i % 5 == 0 { "é" } else { "" }),
+                            json!(i),
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        let values = values.into_iter().chain([
+            wide(15),
+            wide(16),
+            wide(17),
+            wide(40),
+            json!([wide(16), {"z": wide(17)}]),
+        ]);
         for value in values {
             let reference =
                 serde_json_canonicalizer::to_string(&value).expect("the reference serializes");
