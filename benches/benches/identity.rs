@@ -17,3 +17,15 @@ fn canonicalize_and_hash(bencher: Bencher, bytes: usize) {
         .counter(BytesCount::new(size))
         .bench(|| recording_core::request_hash(black_box(&request), None));
 }
+
+/// The floor of `canonicalize_and_hash`: SHA-256 of the request's canonical text,
+/// already written (what any key over the whole request must at least cost).
+#[divan::bench(args = [2_000, 200_000])]
+fn hash_floor(bencher: Bencher, bytes: usize) {
+    use sha2::{Digest, Sha256};
+    let request = chat_request(bytes);
+    let canonical = recording_core::canonical_json(&recording_core::identity_value(&request, None));
+    bencher
+        .counter(BytesCount::new(canonical.len()))
+        .bench(|| Sha256::digest(black_box(canonical.as_bytes())));
+}
