@@ -69,10 +69,17 @@ pub fn fields_mut<'m, const N: usize>(
 /// meet a body normalized already (every file a `normalize --check` reads) allocate
 /// nothing.
 pub fn set_string(slot: &mut Value, text: fmt::Arguments<'_>) -> bool {
-    if slot.as_str().is_some_and(|held| formats_as(held, text)) {
-        return false;
+    match slot {
+        Value::String(held) if formats_as(held, text) => return false,
+        // A string is rewritten in its own buffer: an id or a timestamp being replaced is
+        // about as long as its replacement.
+        Value::String(held) => {
+            held.clear();
+            // Formatting into a String cannot fail.
+            let _ = fmt::Write::write_fmt(held, text);
+        }
+        other => *other = Value::String(fmt::format(text)),
     }
-    *slot = Value::String(fmt::format(text));
     true
 }
 

@@ -254,12 +254,26 @@ fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
 }
 
 fn temp_file_named(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(".partial");
     // tempfile makes private (0600) files; a recording is an ordinary file to commit
     // and share, so it gets the mode any new file gets (0644 under the usual umask).
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mode = Some(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    #[cfg(not(unix))]
+    let mode = None;
+    temp_file_with(dir, prefix, mode)
+}
+
+/// A temporary file in `dir`, created with `permissions` (less the umask) when given.
+fn temp_file_with(
+    dir: &Path,
+    prefix: &str,
+    permissions: Option<fs::Permissions>,
+) -> io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix).suffix(".partial");
+    if let Some(permissions) = permissions {
+        builder.permissions(permissions);
+    }
     builder.tempfile_in(dir)
 }
 
@@ -330,17 +344,25 @@ impl AtomicBatch {
         contents: &[u8],
     ) -> Result<(), Error> {
         let failed = |err| storage_error("write", path, err);
-        let mut temp = temp_file_named(parent_of(path), BATCH_TEMP_PREFIX).map_err(failed)?;
-        temp.write_all(contents).map_err(failed)?;
         let permissions = match permissions {
             Some(permissions) => Some(permissions.clone()),
             None => fs::metadata(path).ok().map(|meta| meta.permissions()),
         };
-        if let Some(permissions) = permissions {
-            // Through the open file: no second path lookup.
-            temp.as_file()
-                .set_permissions(permissions)
-                .map_err(failed)?;
+        // Created with the target's permissions, which the umask usually leaves as they
+        // are; set again only when it did not (a change of mode is one more metadata
+        // write, which a journaling file system pays for on every file of a batch).
+        let dir = parent_of(path);
+        let mut temp = match &permissions {
+            Some(wanted) => temp_file_with(dir, BATCH_TEMP_PREFIX, Some(wanted.clone())),
+            None => temp_file_named(dir, BATCH_TEMP_PREFIX),
+        }
+        .map_err(failed)?;
+        temp.write_all(contents).map_err(failed)?;
+        if let Some(wanted) = permissions {
+            let file = temp.as_file();
+            if file.metadata().map_err(failed)?.permissions() != wanted {
+                file.set_permissions(wanted).map_err(failed)?;
+            }
         }
         let staged = Staged {
             temp: temp.into_temp_path(),
