@@ -224,6 +224,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::Method;
+    use serde_json::json;
 
     #[test]
     fn strings_are_escaped_like_serde_json_at_every_position() {
@@ -247,8 +249,6 @@ mod tests {
             }
         }
     }
-    use crate::client::Method;
-    use serde_json::json;
 
     fn chat(body: Value) -> ApiRequest {
         ApiRequest::post("/v1/chat/completions", body)
