@@ -551,3 +551,29 @@ fn leftovers_beside_a_file_named_on_the_command_line_are_removed_by_a_rewrite_on
         "a recorder's temporary file is its own"
     );
 }
+
+#[test]
+fn files_are_reported_in_name_order_whatever_order_they_were_written_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Written last name first, so their inode order (the order `normalize` works in)
+    // is the reverse of their names'.
+    let names = ["e.json", "d.json", "c.json", "b.json", "a.json"];
+    for name in names {
+        fs::write(dir.path().join(name), changing_recording()).expect("write");
+    }
+    let output = normalize()
+        .arg(dir.path())
+        .arg("--check")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1), "they would change");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reported: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("[CHECK] Would normalize: "))
+        .filter_map(|path| Path::new(path).file_name()?.to_str())
+        .collect();
+    let mut sorted = names.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(reported, sorted, "{stdout}");
+}
