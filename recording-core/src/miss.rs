@@ -81,27 +81,12 @@ impl ReplayMiss {
     ) -> ReplayMiss {
         let (closest, search_stopped) = find_closest(request, scope, store);
         ReplayMiss {
-            expected_path: store.path_for(&hash),
             closest,
             search_stopped,
-            beyond_sequence: None,
-            hash,
-            provider: provider.to_owned(),
-            method: request.method,
-            endpoint: request.endpoint.clone(),
-            model: request.model().to_owned(),
-            scope: scope.map(str::to_owned),
-            mode,
-            dir: store.dir().to_path_buf(),
+            ..ReplayMiss::bare(request, hash, provider, scope, mode, store)
         }
     }
-}
 
-/// The existing recording of the same method and endpoint whose body is most like
-/// the request's, preferring the same model. Bounded: only each file's request is read
-/// (its first [`MISS_HEAD_BYTES`]), at most [`MISS_SEARCH_FILES`] files, for at most
-/// [`MISS_SEARCH_TIME`]; when it stops early it says so.
-impl ReplayMiss {
     /// The miss of call `call` (counting from 0) of a request in sequence mode, when
     /// only `call` calls were recorded.
     pub(crate) fn beyond_sequence(
@@ -113,17 +98,32 @@ impl ReplayMiss {
         store: &Store,
     ) -> ReplayMiss {
         ReplayMiss {
+            beyond_sequence: Some((call + 1, call)),
+            ..ReplayMiss::bare(request, hash, provider, scope, Mode::Replay, store)
+        }
+    }
+
+    /// What every miss report says: the request, where its recording was looked for.
+    fn bare(
+        request: &ApiRequest,
+        hash: String,
+        provider: &str,
+        scope: Option<&str>,
+        mode: Mode,
+        store: &Store,
+    ) -> ReplayMiss {
+        ReplayMiss {
             expected_path: store.path_for(&hash),
             closest: None,
             search_stopped: None,
-            beyond_sequence: Some((call + 1, call)),
+            beyond_sequence: None,
             hash,
             provider: provider.to_owned(),
             method: request.method,
             endpoint: request.endpoint.clone(),
             model: request.model().to_owned(),
             scope: scope.map(str::to_owned),
-            mode: Mode::Replay,
+            mode,
             dir: store.dir().to_path_buf(),
         }
     }
@@ -162,6 +162,10 @@ fn differing_leaves(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, limit
     }
 }
 
+/// The existing recording of the same method and endpoint whose body is most like
+/// the request's, preferring the same model. Bounded: only each file's request is read
+/// (its first [`MISS_HEAD_BYTES`]), at most [`MISS_SEARCH_FILES`] files, for at most
+/// [`MISS_SEARCH_TIME`]; when it stops early it says so.
 fn find_closest(
     request: &ApiRequest,
     scope: Option<&str>,
