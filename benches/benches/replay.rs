@@ -4,14 +4,15 @@
 use std::path::Path;
 
 use benches::{
-    chat_body, chat_chunks, chat_request, embeddings_body, fill_with_recordings, store_recording,
+    chat_body, chat_chunks, chat_request, embeddings_body, fill_with_recordings, replayer,
+    store_recording,
 };
 use divan::Bencher;
 use futures::StreamExt;
+use provider_openai::OpenAiApi;
 use provider_openai::types::chat::CreateChatCompletionRequest;
 use provider_openai::types::embeddings::CreateEmbeddingRequest;
-use provider_openai::{OpenAiApi, OpenAiClient};
-use recording_core::{ApiRequest, Mode, Recording};
+use recording_core::ApiRequest;
 use serde_json::{Value, json};
 
 fn main() {
@@ -22,16 +23,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap_or_else(|err| panic!("{err}"))
-}
-
-/// A replay-only client over `dir`; the inner client points at a closed port.
-fn replayer(dir: &Path) -> Recording<OpenAiClient> {
-    Recording::new(OpenAiClient::with_base_url(
-        "http://127.0.0.1:9/v1",
-        "unused",
-    ))
-    .mode(Mode::Replay)
-    .dir(dir)
 }
 
 /// Stores a recording for the typed chat request made from `body`, returns the request.

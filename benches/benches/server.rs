@@ -7,25 +7,16 @@ use std::path::Path;
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use benches::{chat_body, chat_request, store_recording};
+use benches::{chat_body, chat_request, replayer, store_recording};
 use divan::Bencher;
 use divan::counter::ItemsCount;
 use provider_openai::types::chat::CreateChatCompletionRequest;
-use provider_openai::{OpenAiApi, OpenAiClient, RecordingHttpService};
+use provider_openai::{OpenAiApi, RecordingHttpService};
 use recording_core::{ApiRequest, Mode, Recording};
 use recording_server::RecordingServer;
 
 fn main() {
     divan::main();
-}
-
-fn replayer(dir: &Path) -> Recording<OpenAiClient> {
-    Recording::new(OpenAiClient::with_base_url(
-        "http://127.0.0.1:9/v1",
-        "unused",
-    ))
-    .mode(Mode::Replay)
-    .dir(dir)
 }
 
 /// The 2 KB chat request of the replay benches, recorded in `dir`.
@@ -89,20 +80,19 @@ fn async_openai_http_service(bencher: Bencher) {
     });
 }
 
+/// A recording server replaying `dir` on loopback, run by `rt`.
+fn replay_server(rt: &tokio::runtime::Runtime, dir: &Path) -> recording_server::RunningServer {
+    rt.block_on(RecordingServer::new().mode(Mode::Replay).dir(dir).start())
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
 /// async-openai's own client through the recording server on loopback.
 #[divan::bench]
 fn async_openai_via_server(bencher: Bencher) {
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
     let request = recorded_chat(dir.path());
     let rt = runtime(2);
-    let server = rt
-        .block_on(
-            RecordingServer::new()
-                .mode(Mode::Replay)
-                .dir(dir.path())
-                .start(),
-        )
-        .unwrap_or_else(|err| panic!("{err}"));
+    let server = replay_server(&rt, dir.path());
     let client = client(&server.openai_url());
     bencher.bench_local(|| {
         rt.block_on(client.chat().create(request.clone()))
@@ -146,14 +136,7 @@ fn server_64_concurrent_clients(bencher: Bencher) {
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
     let request = recorded_chat(dir.path());
     let rt = runtime(2);
-    let server = rt
-        .block_on(
-            RecordingServer::new()
-                .mode(Mode::Replay)
-                .dir(dir.path())
-                .start(),
-        )
-        .unwrap_or_else(|err| panic!("{err}"));
+    let server = replay_server(&rt, dir.path());
     let clients: Vec<_> = (0..64).map(|_| client(&server.openai_url())).collect();
     bencher.counter(ItemsCount::new(64usize)).bench_local(|| {
         rt.block_on(async {

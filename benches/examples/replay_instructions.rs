@@ -9,9 +9,9 @@
 //! ```
 
 use futures::StreamExt;
+use provider_openai::OpenAiApi;
 use provider_openai::types::chat::CreateChatCompletionRequest;
-use provider_openai::{OpenAiApi, OpenAiClient};
-use recording_core::{ApiRequest, Mode, Recording};
+use recording_core::ApiRequest;
 use serde_json::{Value, json};
 
 fn main() {
@@ -19,12 +19,7 @@ fn main() {
     let stream = args.next().as_deref() == Some("stream");
     let times: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(20);
     let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
-    let client = Recording::new(OpenAiClient::with_base_url(
-        "http://127.0.0.1:9/v1",
-        "unused",
-    ))
-    .mode(Mode::Replay)
-    .dir(dir.path());
+    let client = benches::replayer(dir.path());
     let mut body = benches::chat_request(2_000).body;
     body["stream"] = json!(stream);
     let typed: CreateChatCompletionRequest =

@@ -74,6 +74,17 @@ pub fn embeddings_body(dims: usize) -> Value {
            "usage": {"prompt_tokens": 8, "total_tokens": 8}})
 }
 
+/// A replay-only client over `dir`; the inner client points at a closed port, so a
+/// miss cannot reach a server.
+pub fn replayer(dir: &Path) -> Recording<provider_openai::OpenAiClient> {
+    Recording::new(provider_openai::OpenAiClient::with_base_url(
+        "http://127.0.0.1:9/v1",
+        "unused",
+    ))
+    .mode(recording_core::Mode::Replay)
+    .dir(dir)
+}
+
 /// A client that answers every request with a fixed response, in-process: the
 /// boundary where benchmarks isolate the recorder's own cost.
 #[derive(Debug, Clone)]
