@@ -259,6 +259,11 @@ async fn an_unchanged_ollama_client_records_and_replays_through_the_server() {
 }
 
 /// A raw HTTP request to the server: status and body text.
+/// A POST with no headers of its own.
+async fn post(url: &str, body: Vec<u8>) -> (u16, String) {
+    raw("POST", url, &[], body).await
+}
+
 async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
     let client = reqwest::Client::new();
     let mut request = client
@@ -307,10 +312,8 @@ async fn bad_requests_get_clear_http_errors_and_write_nothing() {
     let (status, text) = raw("POST", &chat, &[], br#"{"model": "m"}"#.to_vec()).await;
     assert_eq!(status, 400);
     assert!(text.contains("--openai-upstream"), "{text}");
-    let (status, text) = raw(
-        "POST",
+    let (status, text) = post(
         &format!("{url}/api/generate"),
-        &[],
         br#"{"model": "m"}"#.to_vec(),
     )
     .await;
@@ -325,20 +328,16 @@ async fn bad_requests_get_clear_http_errors_and_write_nothing() {
         .start()
         .await
         .expect("starts");
-    let (status, text) = raw(
-        "POST",
+    let (status, text) = post(
         &format!("{}/v1/chat/completions", replay.url()),
-        &[],
         br#"{"model": "m"}"#.to_vec(),
     )
     .await;
     assert_eq!(status, 404);
     let body: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(body["error"]["type"], "replay_miss");
-    let (status, text) = raw(
-        "POST",
+    let (status, text) = post(
         &format!("{}/api/chat", replay.url()),
-        &[],
         br#"{"model": "m"}"#.to_vec(),
     )
     .await;
