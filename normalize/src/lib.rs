@@ -14,7 +14,7 @@ use provider_ollama::OllamaNormalizer;
 use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{response_bodies_mut, write_pretty_json};
-use recording_core::store::{AtomicBatch, BATCH_TEMP_PREFIX};
+use recording_core::store::{AtomicBatch, is_batch_temp};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -74,8 +74,8 @@ pub struct Collected {
     /// `*.json` entries that are not regular files (a FIFO, a device, a broken link),
     /// with why they were passed over.
     pub skipped: Vec<(PathBuf, String)>,
-    /// What an interrupted earlier run left: its staged temporary files (named
-    /// [`BATCH_TEMP_PREFIX`]`*.partial`), in the directories walked and in those of the
+    /// What an interrupted earlier run left: its staged temporary files (as
+    /// [`is_batch_temp`] tells them), in the directories walked and in those of the
     /// files named. A recorder's own temporary files are left to it.
     pub leftovers: Vec<PathBuf>,
 }
@@ -105,7 +105,7 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Collected, String> {
     found.files = files.into_iter().map(|(_, path)| path).collect();
     for dir in named_in {
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-            if is_leftover(&entry.file_name()) {
+            if is_batch_temp(&entry.file_name()) {
                 found.leftovers.push(entry.path());
             }
         }
@@ -167,7 +167,7 @@ fn walk(dir: &Path, found: &mut Collected, files: &mut Vec<(u64, PathBuf)>, link
         if !is_json_name(entry.file_name()) || kind.is_dir() {
             // The walk lists every entry anyway: leftovers are noted here, not found by
             // listing each directory again.
-            if kind.is_file() && is_leftover(entry.file_name()) {
+            if kind.is_file() && is_batch_temp(entry.file_name()) {
                 found.leftovers.push(entry.into_path());
             }
             continue;
@@ -208,12 +208,6 @@ fn listed_inode(entry: &walkdir::DirEntry) -> u64 {
 fn is_json_name(name: &OsStr) -> bool {
     let name = name.as_encoded_bytes();
     name.len() > ".json".len() && name.ends_with(b".json")
-}
-
-/// Whether a file name is that of a batch's staged temporary file.
-fn is_leftover(name: &OsStr) -> bool {
-    let name = name.as_encoded_bytes();
-    name.starts_with(BATCH_TEMP_PREFIX.as_bytes()) && name.ends_with(b".partial")
 }
 
 /// Removes the [`Collected::leftovers`] of an interrupted earlier run; returns how

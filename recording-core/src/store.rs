@@ -249,6 +249,16 @@ fn parent_of(path: &Path) -> &Path {
 /// apart from a recorder's write in progress, and removed.
 pub const BATCH_TEMP_PREFIX: &str = ".tmp-batch-";
 
+/// How every temporary file this crate writes ends.
+const TEMP_SUFFIX: &str = ".partial";
+
+/// Whether a file name is that of a temporary file an [`AtomicBatch`] staged: what an
+/// interrupted batch leaves behind, safe to remove at the next one.
+pub fn is_batch_temp(name: &std::ffi::OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(BATCH_TEMP_PREFIX.as_bytes()) && name.ends_with(TEMP_SUFFIX.as_bytes())
+}
+
 fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
     temp_file_named(dir, ".tmp-")
 }
@@ -270,7 +280,7 @@ fn temp_file_with(
     permissions: Option<fs::Permissions>,
 ) -> io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(prefix).suffix(".partial");
+    builder.prefix(prefix).suffix(TEMP_SUFFIX);
     if let Some(permissions) = permissions {
         builder.permissions(permissions);
     }
