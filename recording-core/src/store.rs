@@ -657,6 +657,32 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), paths.len());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_staged_file_gets_the_permissions_asked_even_past_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (shared, read_only) = (dir.path().join("shared.json"), dir.path().join("ro.json"));
+        for path in [&shared, &read_only] {
+            fs::write(path, b"old").expect("write");
+        }
+        let batch = AtomicBatch::new();
+        // 0666 is more than the usual umask (022) lets a new file have: set again.
+        let wide = fs::Permissions::from_mode(0o666);
+        batch
+            .stage(&shared, b"old", Some(&wide), b"new")
+            .expect("stage");
+        let narrow = fs::Permissions::from_mode(0o444);
+        batch
+            .stage(&read_only, b"old", Some(&narrow), b"new")
+            .expect("stage");
+        assert!(batch.commit().iter().all(|(_, result)| result.is_ok()));
+        let mode = |path: &Path| fs::metadata(path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&shared), 0o666);
+        assert_eq!(mode(&read_only), 0o444);
+        assert_eq!(fs::read(&read_only).expect("read"), b"new");
+    }
+
     #[test]
     fn parallel_work_keeps_the_items_order() {
         for n in [0, 1, 2, 3, 7, 100, 1001] {
