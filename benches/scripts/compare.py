@@ -32,9 +32,12 @@ def main(argv):
             if before:
                 subprocess.run(before, shell=True, check=True)
             start = time.perf_counter()
-            done = subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)
+            try:
+                done = subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)
+            except OSError as err:
+                sys.exit(f"{name}: cannot run {command!r}: {err.strerror} (built it?)")
             elapsed = time.perf_counter() - start
-            if done.returncode not in (0,):
+            if done.returncode != 0:
                 sys.exit(f"{name}: exit {done.returncode}: {command}")
             times[name].append(elapsed)
     floor = statistics.median(times[commands[0][0]])
