@@ -67,11 +67,11 @@ async fn same_answers_as_the_typed_api(client: &Client<OpenAIConfig>) {
             .expect("typed")
     );
 
-    let mut request = requests::chat("Count to three.");
-    request.stream = Some(true);
+    // As an app writes it: async-openai's `create_stream` sets `"stream": true` itself
+    // (it would not if the recorder turned on async-openai's `byot` feature).
     let chunks: Vec<_> = client
         .chat()
-        .create_stream(request)
+        .create_stream(requests::chat("Count to three."))
         .await
         .expect("stream replayed")
         .map(|chunk| chunk.expect("chunk"))
