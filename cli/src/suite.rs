@@ -1,10 +1,13 @@
-//! `unused` and `prune`: the recordings no test used in the last full run.
+//! `unused` and `prune`: the recordings no test used in the run since the last
+//! `unused --reset`.
 //!
 //! Every recorder notes the keys it replays or records in `<dir>/.used/` (see
-//! `recording_core::used`). A run counts as full when no test process of it was
-//! filtered (`cargo test foo`, `--skip`, `--exact`): after a filtered run these
-//! commands report nothing and say why, because every recording outside the filter
-//! would look unused.
+//! `recording_core::used`). The run is the union of every process noted since the
+//! reset (each `cargo test` binary, each nextest test, the shares of a partitioned
+//! nextest run merged with `--used-from`, a `serve --track` for a Python suite). It
+//! counts as full when none of them was filtered (`cargo test foo`, `--skip`,
+//! `cargo nextest run -E ...`): otherwise these commands report nothing and say why,
+//! because every recording outside the filter would look unused.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,10 @@ pub struct Unused {
     /// Forget what earlier runs used: run this before the full test run to judge.
     #[arg(long)]
     reset: bool,
+    /// Also count what the used sets in these folders say: the `.used/` folders that
+    /// other CI jobs saved (nextest `--partition` shares), or recordings directories.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    used_from: Vec<PathBuf>,
 }
 
 /// The arguments of `prune`.
@@ -33,6 +40,9 @@ pub struct Prune {
     /// List what would be deleted; delete nothing.
     #[arg(long)]
     dry_run: bool,
+    /// As for `unused`: also count these used sets.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    used_from: Vec<PathBuf>,
 }
 
 /// A recording no test used.
@@ -44,20 +54,20 @@ struct Orphan {
 
 /// The recordings of `dir` that the last full run did not use; an error (saying
 /// why, and nothing reported) when there is no run to judge or it was filtered.
-fn orphans(dir: &Path) -> Result<Vec<Orphan>, String> {
-    let used = UsedSet::read(dir);
-    if used.runs.is_empty() {
-        return Err(format!(
-            "no test run has noted what it used in {} yet: run the whole test suite first (`inference-recorder unused --reset`, then `cargo test`)",
+fn orphans(dir: &Path, used_from: &[PathBuf]) -> Result<Vec<Orphan>, String> {
+    let mut used = UsedSet::read(dir);
+    for other in used_from {
+        if !other.is_dir() {
+            return Err(format!("--used-from {}: no such folder", other.display()));
+        }
+        used.merge_from(other);
+    }
+    used.judge().map_err(|why| {
+        format!(
+            "{why} (in {}); reporting nothing. Run `inference-recorder unused --reset`, then the whole suite (`cargo test`, `cargo nextest run`, or a client suite through `inference-recorder serve --track`)",
             dir.join(recording_core::used::USED_DIR).display()
-        ));
-    }
-    if let Some(args) = used.filtered_run() {
-        return Err(format!(
-            "the last run was filtered (a test process ran with `{}`), so recordings outside the filter would look unused; reporting nothing. Run `inference-recorder unused --reset`, then the whole suite",
-            args.join(" ")
-        ));
-    }
+        )
+    })?;
     let store = recording_core::Store::new(dir);
     let mut orphans = Vec::new();
     for path in store.list() {
@@ -109,7 +119,7 @@ pub fn unused(args: Unused) -> Result<u8, String> {
         println!("Forgot what earlier runs used in {}", dir.display());
         return Ok(0);
     }
-    let orphans = orphans(&dir)?;
+    let orphans = orphans(&dir, &args.used_from)?;
     print(&orphans, "");
     println!(
         "Summary: {} of the recordings in {} no test used",
@@ -122,7 +132,7 @@ pub fn unused(args: Unused) -> Result<u8, String> {
 /// `prune`: deletes the orphans (or lists them, with `--dry-run`).
 pub fn prune(args: Prune) -> Result<u8, String> {
     let dir = crate::recordings_dir(args.dir)?;
-    let orphans = orphans(&dir)?;
+    let orphans = orphans(&dir, &args.used_from)?;
     if args.dry_run {
         print(&orphans, "[DRY RUN] Would delete: ");
         println!(

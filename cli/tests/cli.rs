@@ -103,7 +103,12 @@ async fn suite_b() {
 /// with `args` (a filter makes it a partial run).
 fn run_suite(dir: &Path, without: Option<&str>, args: &[&str]) {
     let mut command = std::process::Command::new(std::env::current_exe().expect("this binary"));
-    command.arg("--ignored").args(args).env("SUITE_DIR", dir);
+    // As `cargo test` runs it, also when this test itself runs under nextest.
+    command
+        .arg("--ignored")
+        .args(args)
+        .env("SUITE_DIR", dir)
+        .env_remove("NEXTEST_RUN_ID");
     if let Some(removed) = without {
         command.env("SUITE_WITHOUT", removed);
     }
@@ -199,6 +204,147 @@ fn unused_names_exactly_the_orphans_and_prune_removes_exactly_those() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(c.exists(), "a partial run prunes nothing");
+}
+
+/// Runs one test of the suite as `cargo nextest run ARGS` does: a process of its own
+/// with `--exact NAME`, `NEXTEST_RUN_ID` set, started by a process whose command line
+/// is `... nextest run ARGS` (here a shell given those words as its arguments; the
+/// `; true` keeps it from exec'ing the test in its own place).
+fn run_under_nextest(dir: &Path, test: &str, run_id: &str, nextest_args: &[&str]) {
+    let binary = std::env::current_exe().expect("this binary");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" --ignored --exact "$1" --nocapture; true"#)
+        .arg(&binary)
+        .arg(test)
+        .args(["nextest", "run"])
+        .args(nextest_args)
+        .env("SUITE_DIR", dir)
+        .env("NEXTEST_RUN_ID", run_id)
+        .status()
+        .expect("the test runs");
+    assert!(status.success());
+}
+
+fn unused_in(dir: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    cli()
+        .args(["unused", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn unused_judges_a_nextest_run_and_merges_its_partitions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "a");
+    let b = record(dir.path(), "b");
+
+    // A whole nextest run, one process per test, test b removed: b is the orphan,
+    // although every process ran with `--exact`.
+    run_under_nextest(dir.path(), "suite_a", "run-1", &["--workspace"]);
+    let output = unused_in(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let orphans = listed(&output);
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert!(orphans[0].contains(&b.display().to_string()), "{orphans:?}");
+
+    // A filtered nextest run since the reset: nothing reported, and said why.
+    cli()
+        .args(["unused", "--reset", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    run_under_nextest(dir.path(), "suite_a", "run-2", &["suite_a"]);
+    let output = unused_in(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("filtered run") && stderr.contains("since the last"),
+        "{stderr}"
+    );
+    // ...and a later whole run does not make it forget the filtered one.
+    run_under_nextest(dir.path(), "suite_a", "run-3", &[]);
+    run_under_nextest(dir.path(), "suite_b", "run-3", &[]);
+    assert_eq!(unused_in(dir.path(), &[]).status.code(), Some(2));
+
+    // Two partitions, each in a CI job of its own: one share alone is refused, the
+    // two merged are judged (b is used by share 2 only).
+    cli()
+        .args(["unused", "--reset", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let other_job = tempfile::tempdir().expect("tempdir");
+    record(other_job.path(), "a");
+    record(other_job.path(), "b");
+    run_under_nextest(dir.path(), "suite_a", "p1", &["--partition", "count:1/2"]);
+    run_under_nextest(
+        other_job.path(),
+        "suite_b",
+        "p2",
+        &["--partition=count:2/2"],
+    );
+    let output = unused_in(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("share(s) 1 of") && stderr.contains("--used-from"),
+        "{stderr}"
+    );
+    let saved = other_job.path().join(".used");
+    let output = unused_in(dir.path(), &["--used-from".as_ref(), saved.as_os_str()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(listed(&output).is_empty());
+    // A recordings directory works as well as its `.used/` folder.
+    let output = unused_in(
+        dir.path(),
+        &["--used-from".as_ref(), other_job.path().as_os_str()],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let missing = dir.path().join("no-such-job");
+    let output = unused_in(dir.path(), &["--used-from".as_ref(), missing.as_os_str()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-job"));
+}
+
+/// Starts `serve` over `dir` with `extra` flags, waits for its first line, stops it.
+fn serve_and_stop(dir: &Path, extra: &[&str]) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
+        .args(["serve", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .env_remove("NEXTEST_RUN_ID")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its first line");
+    assert!(line.starts_with("listening on "), "{line}");
+    child.kill().expect("stopped");
+    child.wait().expect("exited");
+}
+
+#[test]
+fn serve_track_makes_a_client_suite_a_run_for_unused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "a");
+    // Without --track, serving is no test run.
+    serve_and_stop(dir.path(), &[]);
+    let output = unused_in(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no test run"));
+    // With it, the client suite it served (here: one that asked for nothing) is judged.
+    serve_and_stop(dir.path(), &["--track"]);
+    let output = unused_in(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(listed(&output).len(), 1);
 }
 
 #[test]

@@ -27,10 +27,21 @@ def binary() -> str:
     )
 
 
-def serve(upstream):
+def whole_run(config) -> bool:
+    """Whether pytest runs every test here: no `-k`, `-m`, node id or deselection.
+    Only then does `serve --track` count this suite as a run for
+    `inference-recorder unused`."""
+    option = config.option
+    selected = [arg for arg in config.args if "::" in arg]
+    # `lf` belongs to the cache plugin, absent under `-p no:cacheprovider`.
+    narrowed = getattr(option, "deselect", None) or getattr(option, "lf", False)
+    return not (option.keyword or option.markexpr or selected or narrowed)
+
+
+def serve(upstream, track):
     """Starts `inference-recorder serve`; returns the process and its OpenAI base URL,
     read from the first line it prints."""
-    args = [binary(), "serve", "--dir", str(RECORDINGS)]
+    args = [binary(), "serve", "--dir", str(RECORDINGS)] + (["--track"] if track else [])
     if upstream:
         args += ["--openai-upstream", upstream]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -41,18 +52,19 @@ def serve(upstream):
 
 
 @pytest.fixture(scope="session")
-def urls():
+def urls(request):
     """The base URLs for chat and for embeddings: one server when replaying, one per
     llama.cpp upstream when recording (llama.cpp serves embeddings separately)."""
     chat, embed = os.environ.get("LLAMA_CHAT_URL"), os.environ.get("LLAMA_EMBEDDINGS_URL")
     recording = os.environ.get("TEST_INFERENCE_MODE", "replay") != "replay"
     processes = []
     try:
-        process, chat_url = serve(chat if recording else None)
+        track = whole_run(request.config)
+        process, chat_url = serve(chat if recording else None, track)
         processes.append(process)
         embed_url = chat_url
         if recording and embed:
-            process, embed_url = serve(embed)
+            process, embed_url = serve(embed, track)
             processes.append(process)
         yield chat_url, embed_url
     finally:
