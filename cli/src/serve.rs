@@ -10,7 +10,8 @@ use recording_server::RecordingServer;
 /// The arguments of `serve`.
 #[derive(clap::Args)]
 pub struct Serve {
-    /// replay, record-if-missing, record or live [default: TEST_INFERENCE_MODE, else replay]
+    /// replay, record-if-missing, record, live or verify [default: TEST_INFERENCE_MODE,
+    /// else replay]
     #[arg(long)]
     mode: Option<String>,
     /// The recordings directory (the one holding responses/) [default:
@@ -19,10 +20,11 @@ pub struct Serve {
     #[arg(long)]
     dir: Option<PathBuf>,
     /// The OpenAI-compatible server to record from, with its /v1
-    /// (http://127.0.0.1:8080/v1); its key comes from OPENAI_API_KEY.
+    /// (http://127.0.0.1:8080/v1); its key comes from OPENAI_API_KEY [default:
+    /// OPENAI_BASE_URL]
     #[arg(long, value_name = "URL")]
     openai_upstream: Option<String>,
-    /// The Ollama to record from (http://127.0.0.1:11434).
+    /// The Ollama to record from (http://127.0.0.1:11434) [default: OLLAMA_HOST]
     #[arg(long, value_name = "HOST")]
     ollama_upstream: Option<String>,
     /// The address to listen on.
@@ -34,6 +36,11 @@ pub struct Serve {
     /// API error statuses to record although the default policy does not (429,503).
     #[arg(long, value_delimiter = ',', value_name = "STATUS")]
     record_errors: Vec<u16>,
+    /// Count the client suite this server answers as one whole test run for
+    /// `inference-recorder unused` (run `unused --reset` before the suite; leave this
+    /// off for a filtered run such as `pytest -k chat`).
+    #[arg(long)]
+    track: bool,
 }
 
 /// Serves until SIGINT or SIGTERM.
@@ -43,8 +50,13 @@ pub async fn serve(args: Serve) -> Result<(), String> {
         recorder = recorder.mode(mode.parse::<Mode>().map_err(|err| err.to_string())?);
     }
     let dir = crate::recordings_dir(args.dir)?;
+    if args.track {
+        recording_core::used::mark_run(&dir, "inference-recorder serve --track");
+    }
     let recorder = recorder.dir(dir).record_errors(args.record_errors);
-    let mut server = RecordingServer::new()
+    // Upstreams from OPENAI_BASE_URL and OLLAMA_HOST, as the SDKs read them; the flags win.
+    let mut server = RecordingServer::from_env()
+        .map_err(|err| err.to_string())?
         .recorder(recorder)
         .bind(SocketAddr::new(args.host, args.port));
     if let Some(url) = args.openai_upstream {

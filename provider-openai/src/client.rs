@@ -22,6 +22,9 @@ use crate::normalize::OpenAiNormalizer;
 /// The provider name written into recordings.
 pub const PROVIDER: &str = "openai";
 
+/// The environment variable the OpenAI SDKs read for the base URL (with its `/v1`).
+pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
+
 /// A client of any OpenAI-compatible server (OpenAI, llama.cpp's `llama-server`, vLLM,
 /// Ollama's `/v1`), for any endpoint.
 ///

@@ -40,7 +40,7 @@ pub use async_openai::config::OpenAIConfig;
 /// async-openai's request and response types, re-exported so callers need no
 /// separate dependency on the same version.
 pub use async_openai::types;
-pub use client::{OpenAiClient, PROVIDER, stream_is_complete};
+pub use client::{BASE_URL_ENV, OpenAiClient, PROVIDER, stream_is_complete};
 pub use http_service::RecordingHttpService;
 pub use normalize::OpenAiNormalizer;
 pub use recording_core::TypedStream;

@@ -69,10 +69,23 @@ impl RecordingServer {
         }
     }
 
-    /// A server with the mode from `TEST_INFERENCE_MODE` and the directory from
-    /// `TEST_RECORDING_DIR`, as [`Recording::from_env`] reads them.
+    /// A server configured as the OpenAI and Ollama SDKs are: the mode from
+    /// `TEST_INFERENCE_MODE` and the directory from `TEST_RECORDING_DIR` (as
+    /// [`Recording::from_env`] reads them), the OpenAI-compatible upstream from
+    /// `OPENAI_BASE_URL` (with `OPENAI_API_KEY`) and the Ollama upstream from
+    /// `OLLAMA_HOST`, when they are set and not blank. A later
+    /// [`openai_upstream`](RecordingServer::openai_upstream) or
+    /// [`ollama_upstream`](RecordingServer::ollama_upstream) wins over the environment,
+    /// as `serve`'s flags do. Replay contacts no upstream, so setting them costs nothing.
     pub fn from_env() -> Result<RecordingServer, Error> {
-        Ok(RecordingServer::new().recorder(Recording::from_env(())?))
+        let mut server = RecordingServer::new().recorder(Recording::from_env(())?);
+        if let Some(base_url) = env_value(provider_openai::BASE_URL_ENV) {
+            server = server.openai_upstream(base_url);
+        }
+        if let Some(host) = env_value(provider_ollama::HOST_ENV) {
+            server = server.ollama_upstream(host);
+        }
+        Ok(server)
     }
 
     /// Records and replays as `recorder` does: its mode, directory, scope (the default
@@ -173,6 +186,13 @@ impl RecordingServer {
             task: Some(task),
         })
     }
+}
+
+/// The value of `name` when it is set and not blank.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// A running recording server. Dropping it stops it; [`RunningServer::stop`] also
