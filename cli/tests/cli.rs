@@ -347,6 +347,56 @@ fn serve_track_makes_a_client_suite_a_run_for_unused() {
     assert_eq!(listed(&output).len(), 1);
 }
 
+/// Port 9 (discard) on loopback: nothing listens there on these machines.
+const DEAD_UPSTREAM: &str = "http://127.0.0.1:9/v1";
+
+#[test]
+fn serve_records_from_openai_base_url_and_names_the_upstream_that_failed() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
+        .args(["serve", "--mode", "record-if-missing", "--dir"])
+        .arg(dir.path())
+        .env("OPENAI_BASE_URL", DEAD_UPSTREAM)
+        .env("OPENAI_API_KEY", "sk-never-shown")
+        .env_remove("NEXTEST_RUN_ID")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its first line");
+    let addr = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|url| url.strip_prefix("http://"))
+        .expect("the address")
+        .to_owned();
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut tcp = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        tcp,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sent");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("answered");
+    child.kill().expect("stopped");
+    child.wait().expect("exited");
+    assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    // The upstream came from OPENAI_BASE_URL; the failure names it, the mode and the
+    // way out, and never the key.
+    assert!(
+        answer.contains("upstream: openai http://127.0.0.1:9"),
+        "{answer}"
+    );
+    assert!(answer.contains("mode: record-if-missing"), "{answer}");
+    assert!(!answer.contains("sk-never-shown"), "{answer}");
+}
+
 #[test]
 fn import_places_llama_stack_recordings_and_says_what_it_cannot() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -684,6 +684,32 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        self.send_keyed(request)
+            .await
+            .map_err(|err| self.name_the_upstream(err))
+    }
+}
+
+impl<C: InferenceClient> Recording<C> {
+    /// A transport failure (the server down, a refused connection, a timeout) said with
+    /// what the message alone does not tell: which upstream, in which mode, and what to
+    /// do. The URL is shown without credentials; the error was scrubbed already.
+    fn name_the_upstream(&self, err: Error) -> Error {
+        let Error::Transport(message) = err else {
+            return err;
+        };
+        let upstream = match self.inner.base_url() {
+            Some(base) => strip_credentials(&base),
+            None => "(no base URL)".to_owned(),
+        };
+        Error::Transport(format!(
+            "{message}\n  upstream: {} {upstream}\n  mode: {}\n  next: start that server (or point the recorder at one: OPENAI_BASE_URL, OLLAMA_HOST, `serve --openai-upstream`/`--ollama-upstream`), or replay what is recorded with TEST_INFERENCE_MODE=replay",
+            self.inner.provider(),
+            self.mode
+        ))
+    }
+
+    async fn send_keyed(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let secrets = self.derived().secrets.clone();
         if self.mode == Mode::Live {
             tracing::debug!(mode = %self.mode, endpoint = %request.endpoint, outcome = "live", "passing through");

@@ -295,6 +295,28 @@ async fn transport_errors_are_never_recorded() {
 }
 
 #[tokio::test]
+async fn a_failed_upstream_is_named_with_the_mode_and_the_next_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for mode in [Mode::RecordIfMissing, Mode::Record, Mode::Live] {
+        let client = Recording::new(Scripted::new(Reply::TransportError))
+            .mode(mode)
+            .dir(dir.path());
+        let text = json_of(&client, chat("hi"))
+            .await
+            .expect_err("refused")
+            .to_string();
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(
+            text.contains("upstream: test http://127.0.0.1:9"),
+            "the upstream, by provider and address: {text}"
+        );
+        assert!(!text.contains("sk-test-secret"), "no credentials: {text}");
+        assert!(text.contains(&format!("mode: {mode}")), "{text}");
+        assert!(text.contains("TEST_INFERENCE_MODE=replay"), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn a_stream_broken_by_the_transport_keeps_the_old_recording() {
     let dir = tempfile::tempdir().expect("tempdir");
     let request = ApiRequest::post("/v1/completions", json!({"model": "tiny", "stream": true}));
