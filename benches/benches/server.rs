@@ -46,6 +46,8 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
 }
 
 fn client(base: &str) -> Client<OpenAIConfig> {
+    // This workspace's async-openai has no TLS provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::with_config(
         OpenAIConfig::new()
             .with_api_base(base)

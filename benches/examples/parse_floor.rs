@@ -4,7 +4,7 @@
 //! else. With `--read-only`, only reads them.
 //!
 //! ```sh
-//! cargo build --release -p benches -p normalize --example parse_floor --bin normalize
+//! cargo build --release -p benches -p inference-recorder-normalize --example parse_floor --bin normalize
 //! target/release/examples/parse_floor TREE; target/release/normalize TREE --check
 //! ```
 

@@ -5,7 +5,7 @@
 //! changed file, and does nothing else (`benches::floors::rewrite_all`).
 //!
 //! ```sh
-//! cargo build --release -p benches -p normalize --example rewrite_floor --example make_tree --bin normalize
+//! cargo build --release -p benches -p inference-recorder-normalize --example rewrite_floor --example make_tree --bin normalize
 //! target/release/examples/make_tree /tmp/fresh 10000 --fresh
 //! target/release/examples/rewrite_floor /tmp/fresh
 //! ```

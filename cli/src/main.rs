@@ -31,9 +31,14 @@ enum Command {
     /// line per request follows on stderr (method, path, key prefix,
     /// hit/miss/recorded). SIGINT or SIGTERM stops it after in-flight requests finish.
     Serve(serve::Serve),
-    /// List the recordings no test used in the last full test run; exit 1 when any.
+    /// List the recordings no test used in the run since `unused --reset`; exit 1 when
+    /// any.
+    ///
+    /// The run is every test process noted since the reset: `cargo test`, `cargo
+    /// nextest run` (its shares merged with --used-from), a client suite through `serve
+    /// --track`. A filtered run anywhere since the reset makes it report nothing.
     Unused(suite::Unused),
-    /// Delete the recordings no test used in the last full test run.
+    /// Delete the recordings no test used in the run since `unused --reset`.
     Prune(suite::Prune),
     /// Show a recording: its request, status, the answer's text, tool calls.
     Show(show::Show),
@@ -51,6 +56,10 @@ struct NormalizeArgs {
     /// Recordings directories, trees holding many, or single files [default:
     /// recordings/ or tests/recordings/ under the current directory]
     paths: Vec<PathBuf>,
+    /// A recordings directory, as every command takes it (the same as naming it as a
+    /// path)
+    #[arg(long)]
+    dir: Option<PathBuf>,
     /// Report what would change; change nothing.
     #[arg(long, conflicts_with = "check")]
     dry_run: bool,
@@ -90,7 +99,10 @@ async fn main() -> ExitCode {
         Command::Show(args) => show::show(args),
         Command::Key(args) => key::key(args),
         Command::Import(args) => import::import(args),
-        Command::Normalize(args) => Ok(normalize::command(args.paths, args.dry_run, args.check)),
+        Command::Normalize(mut args) => {
+            args.paths.extend(args.dir);
+            Ok(normalize::command(args.paths, args.dry_run, args.check))
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -448,13 +448,23 @@ fn import_places_llama_stack_recordings_and_says_what_it_cannot() {
             path.file_name().expect("name").to_string_lossy()
         );
     }
-    // And they are normalized already.
+    // And they are normalized already, named as a path or with --dir.
     cli()
         .arg("normalize")
         .arg(&into)
         .arg("--check")
         .assert()
         .code(0);
+    let output = cli()
+        .args(["normalize", "--check", "--dir"])
+        .arg(&into)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("Summary: 0/"),
+        "{output:?}"
+    );
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
 /// (`http://127.0.0.1:8080/v1`), so recordings carry the same endpoint whatever server
 /// they were made against. The key, organization and project come from async-openai's
 /// [`OpenAIConfig`], as async-openai itself sends them. HTTPS works out of the box
-/// (rustls with the `ring` provider and the platform's root certificates).
+/// (rustls on the process's crypto provider, else ring, and the platform's
+/// certificate verifier).
 ///
 /// A request whose body says `"stream": true` must be answered with a server-sent
 /// event stream that ends the way OpenAI-compatible servers end one (see
@@ -69,7 +70,6 @@ impl OpenAiClient {
     /// [`Error::Config`] that says so without showing the key;
     /// [`OpenAiClient::check`] reports it at once.
     pub fn new(config: OpenAIConfig) -> OpenAiClient {
-        OpenAiClient::install_crypto();
         let key = config.api_key().expose_secret().to_owned();
         let query: Vec<(String, String)> = config
             .query()
@@ -81,7 +81,7 @@ impl OpenAiClient {
         secrets.push(key.clone());
         let (headers, invalid) = headers_of(&config, &key);
         OpenAiClient {
-            http: reqwest::Client::new(),
+            http: OpenAiClient::http_client(),
             base: config.api_base().to_owned(),
             headers,
             query,
@@ -101,10 +101,36 @@ impl OpenAiClient {
         }
     }
 
-    /// reqwest's rustls needs a process-wide crypto provider; ring is the one this
-    /// crate builds. If the application installed another first, that one stays.
-    pub(crate) fn install_crypto() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    /// The HTTP client: reqwest with rustls, on the crypto provider the application
+    /// installed for the process if it did, else on ring, which this crate builds. The
+    /// provider is handed to this client only, never installed for the process: the
+    /// recorder, a test dependency, must not change what the app's own clients use.
+    /// Without the platform's certificate verifier (no root certificates), HTTPS
+    /// upstreams fail verification and say so; `http://` ones work.
+    pub(crate) fn http_client() -> reqwest::Client {
+        use rustls_platform_verifier::BuilderVerifierExt;
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        let versions = || {
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("rustls's providers support its default protocol versions")
+        };
+        let tls = versions()
+            .with_platform_verifier()
+            .map(|builder| builder.with_no_client_auth())
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "no certificate verifier for HTTPS upstreams");
+                versions()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            });
+        // As `reqwest::Client::new` does: building fails only on a broken TLS setup.
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("reqwest takes a rustls ClientConfig")
     }
 
     /// A client that sends to `base` with exactly `headers`: what an app's own

@@ -62,10 +62,9 @@ impl RecordingHttpService {
     /// A service that records and replays as `recorder` does (its mode, directory,
     /// scope and error policy; its inner client is not used).
     pub fn new<C>(recorder: Recording<C>) -> RecordingHttpService {
-        OpenAiClient::install_crypto();
         RecordingHttpService {
             recorder: recorder.with_inner(()),
-            http: reqwest::Client::new(),
+            http: OpenAiClient::http_client(),
         }
     }
 

@@ -13,3 +13,4 @@ pub mod numbers;
 pub mod ollama_requests;
 pub mod requests;
 pub mod synthetic;
+pub mod tls;

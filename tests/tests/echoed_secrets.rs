@@ -175,7 +175,7 @@ async fn echoed_and_embedded_keys_never_leave_the_client() {
         .start()
         .await
         .expect("starts");
-    let answer: Value = reqwest::Client::new()
+    let answer: Value = tests::tls::reqwest_client()
         .post(format!("{}/v1/chat/completions", front.url()))
         .body(r#"{"model": "m", "messages": [{"role": "user", "content": "via the server"}]}"#)
         .send()

@@ -38,6 +38,7 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 fn openai_at(base: &str) -> Client<OpenAIConfig> {
+    tests::tls::install();
     Client::with_config(
         OpenAIConfig::new()
             .with_api_base(base)
@@ -265,7 +266,7 @@ async fn post(url: &str, body: Vec<u8>) -> (u16, String) {
 }
 
 async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
-    let client = reqwest::Client::new();
+    let client = tests::tls::reqwest_client();
     let mut request = client
         .request(method.parse().expect("method"), url)
         .body(body);
@@ -413,7 +414,7 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_whole_recording() {
         .start()
         .await
         .expect("starts");
-    let response = reqwest::Client::new()
+    let response = tests::tls::reqwest_client()
         .post(format!("{}/v1/chat/completions", server.url()))
         .body(r#"{"model": "m", "stream": true}"#)
         .send()

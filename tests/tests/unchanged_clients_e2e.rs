@@ -37,6 +37,7 @@ struct Answers {
 }
 
 fn client(base: &str) -> Client<OpenAIConfig> {
+    tests::tls::install();
     Client::with_config(
         OpenAIConfig::new()
             .with_api_base(base)
