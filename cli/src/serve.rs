@@ -53,11 +53,16 @@ pub async fn serve(args: Serve) -> Result<(), String> {
     if args.track {
         recording_core::used::mark_run(&dir, "inference-recorder serve --track");
     }
+    let record_command = format!(
+        "inference-recorder serve --mode record-if-missing --dir {}",
+        dir.display()
+    );
     let recorder = recorder.dir(dir).record_errors(args.record_errors);
     // Upstreams from OPENAI_BASE_URL and OLLAMA_HOST, as the SDKs read them; the flags win.
     let mut server = RecordingServer::from_env()
         .map_err(|err| err.to_string())?
         .recorder(recorder)
+        .record_command(record_command)
         .bind(SocketAddr::new(args.host, args.port));
     if let Some(url) = args.openai_upstream {
         server = server.openai_upstream(url);

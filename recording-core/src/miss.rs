@@ -42,6 +42,13 @@ pub struct ReplayMiss {
     /// In sequence mode, past the recorded calls: this call's number (counting from
     /// 1) and how many were recorded.
     pub beyond_sequence: Option<(u64, u64)>,
+    /// The test that missed, as libtest named its thread (when the miss happened on
+    /// it), for the command that records it.
+    pub test: Option<String>,
+    /// What to run to record it, when the front knows better than the `cargo test`
+    /// line (the recording server run as `inference-recorder serve` for a Python
+    /// suite). Set by the front.
+    pub record_with: Option<String>,
 }
 
 /// How much of each recording a miss reads: the request comes first in a file, so the
@@ -63,8 +70,7 @@ pub struct Closest {
     pub scope: Option<String>,
     /// A unified diff from its request body to the missed one, keys sorted.
     pub diff: String,
-    /// When the bodies differ only in a few values (1 to 3), their JSON Pointers:
-    /// fields that, if they change on every run, can be declared volatile.
+    /// When the bodies differ only in a few values (1 to 3), their JSON Pointers.
     pub differing_fields: Vec<String>,
 }
 
@@ -117,6 +123,8 @@ impl ReplayMiss {
             closest: None,
             search_stopped: None,
             beyond_sequence: None,
+            test: crate::scope::current_test(),
+            record_with: None,
             hash,
             provider: provider.to_owned(),
             method: request.method,
@@ -163,7 +171,7 @@ fn differing_leaves(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, limit
 }
 
 /// The existing recording of the same method and endpoint whose body is most like
-/// the request's, preferring the same model. Bounded: only each file's request is read
+/// the request's, preferring the same scope, then the same model. Bounded: only each file's request is read
 /// (its first [`MISS_HEAD_BYTES`]), at most [`MISS_SEARCH_FILES`] files, for at most
 /// [`MISS_SEARCH_TIME`]; when it stops early it says so.
 fn find_closest(
@@ -173,7 +181,9 @@ fn find_closest(
 ) -> (Option<Closest>, Option<String>) {
     let started = Instant::now();
     let wanted = pretty_sorted(&request.body);
-    let mut best: Option<(bool, f32, PathBuf, RecordedRequest)> = None;
+    // (same scope, same model, similarity): a test's own recordings first, since its
+    // request changed; another test's identical body says less.
+    let mut best: Option<((bool, bool, f32), PathBuf, RecordedRequest)> = None;
     let paths = store.list();
     let mut stopped = None;
     for (looked, path) in paths.iter().enumerate() {
@@ -192,18 +202,19 @@ fn find_closest(
         if recorded.method != request.method || recorded.endpoint != request.endpoint {
             continue;
         }
+        let same_scope = recorded.scope.as_deref() == scope;
         let same_model = recorded.model == request.model();
         let recorded_body = pretty_sorted(&recorded.body);
         let ratio = TextDiff::from_lines(&recorded_body, &wanted).ratio();
-        let better = match &best {
-            None => true,
-            Some((best_same, best_ratio, ..)) => (same_model, ratio) > (*best_same, *best_ratio),
-        };
-        if better {
-            best = Some((same_model, ratio, path.clone(), recorded));
+        let rank = (same_scope, same_model, ratio);
+        if best
+            .as_ref()
+            .is_none_or(|(best_rank, ..)| rank > *best_rank)
+        {
+            best = Some((rank, path.clone(), recorded));
         }
     }
-    let Some((same_model, _, path, recorded)) = best else {
+    let Some(((_, same_model, _), path, recorded)) = best else {
         return (None, stopped);
     };
     let diff = TextDiff::from_lines(&pretty_sorted(&recorded.body), &wanted)
@@ -313,13 +324,22 @@ impl fmt::Display for ReplayMiss {
                     }
                 }
                 if !closest.differing_fields.is_empty() {
-                    let fields = closest.differing_fields.join(",");
-                    writeln!(
-                        f,
-                        "  the bodies differ only in {}: if that changes on every run without changing the answer, declare it volatile: Recording::volatile(\"{}\") or TEST_INFERENCE_VOLATILE={fields}",
-                        closest.differing_fields.join(", "),
-                        closest.differing_fields[0]
-                    )?;
+                    let fields = closest.differing_fields.join(", ");
+                    if closest.differing_fields.iter().any(|f| is_content(f)) {
+                        // What the app said changed: that needs a new answer, never a
+                        // key that ignores it.
+                        writeln!(
+                            f,
+                            "  the request changed in {fields}: what the app sends is different, so it needs its own recording (below). If that text changes on every run (a time or an id inside it), keep the changing part out of the prompt, or give each test its own scope (Recording::scope, the X-Recording-Scope header)"
+                        )?;
+                    } else {
+                        writeln!(
+                            f,
+                            "  the bodies differ only in {fields}: if that changes on every run without changing the answer, declare it volatile: Recording::volatile(\"{}\") or TEST_INFERENCE_VOLATILE={}",
+                            closest.differing_fields[0],
+                            closest.differing_fields.join(",")
+                        )?;
+                    }
                 }
             }
             None => {
@@ -335,18 +355,49 @@ impl fmt::Display for ReplayMiss {
             writeln!(f, "({stopped})")?;
         }
         writeln!(f)?;
-        // A scope made by `test_name!()` is the test's path; its last segment is a
-        // filter `cargo test` accepts.
+        writeln!(f, "to record it, run it against a server with:")?;
+        if let Some(command) = &self.record_with {
+            return writeln!(f, "  {command}");
+        }
+        // A scope made by `test_name!()` is the test's path, and so is libtest's name
+        // for the thread of an unscoped test; the last segment is a filter `cargo test`
+        // accepts.
         let filter = self
             .scope
             .as_deref()
-            .and_then(|scope| scope.rsplit("::").next())
-            .unwrap_or("...");
-        writeln!(f, "to record it, run the test against a server with:")?;
-        write!(
+            .or(self.test.as_deref())
+            .and_then(|test| test.rsplit("::").next())
+            .unwrap_or("<the test's name>");
+        // On a line of its own, and ended: what a client library appends to the
+        // message (async-openai's ` (code: replay_miss)`) goes on the next line.
+        writeln!(
             f,
             "  {MODE_ENV}={} cargo test {filter}",
             Mode::RecordIfMissing.as_str()
         )
     }
+}
+
+/// Whether the JSON Pointer `field` is part of what the app says to the model (the
+/// conversation, the prompt, the tools), in the request bodies of the APIs recorded
+/// here. Such a field is never worth keeping out of the key.
+fn is_content(field: &str) -> bool {
+    const CONTENT: [&str; 10] = [
+        "messages",
+        "prompt",
+        "input",
+        "instructions",
+        "system",
+        "contents",
+        "tools",
+        "functions",
+        "suffix",
+        "images",
+    ];
+    let first = field
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    CONTENT.contains(&first)
 }

@@ -54,13 +54,71 @@ async fn replay_never_calls_the_inner_client_and_a_miss_explains_itself() {
         "closest recording (same endpoint and model)",
         "-      \"content\": \"What is 2+2?\",",
         "+      \"content\": \"What is 3+3?\",",
-        "TEST_INFERENCE_MODE=record-if-missing cargo test",
+        // Unscoped: the test is named from libtest's thread, on a line of its own.
+        "\n  TEST_INFERENCE_MODE=record-if-missing cargo test replay_never_calls_the_inner_client_and_a_miss_explains_itself\n",
+        // A changed prompt needs a recording, never a key that ignores it.
+        "the request changed in /messages/0/content",
     ] {
         assert!(
             text.contains(needle),
             "miss report lacks {needle:?}:\n{text}"
         );
     }
+    assert!(!text.contains("volatile"), "{text}");
+    assert!(
+        text.ends_with('\n'),
+        "what a client appends goes on a line of its own: {text:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_miss_suggests_volatile_only_for_fields_outside_what_the_app_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let with_user = |user: &str| {
+        let mut request = chat("What is 2+2?");
+        request.body["user"] = json!(user);
+        request
+    };
+    let recorder = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path());
+    json_of(&recorder, with_user("run-1"))
+        .await
+        .expect("recorded");
+    let replay = Recording::new(server).dir(dir.path());
+    let text = json_of(&replay, with_user("run-2"))
+        .await
+        .expect_err("miss")
+        .to_string();
+    assert!(
+        text.contains("differ only in /user") && text.contains("Recording::volatile(\"/user\")"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_miss_shows_the_closest_recording_of_its_own_scope_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let unscoped = Recording::new(server.clone())
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path());
+    let other_test = unscoped.clone().scope("other::test");
+    json_of(&unscoped, chat("Say hi")).await.expect("recorded");
+    // Another test's recording is nearer in text...
+    json_of(&other_test, chat("Say hi!!"))
+        .await
+        .expect("recorded");
+    let replay = Recording::new(server).dir(dir.path());
+    let err = json_of(&replay, chat("Say hi!!!")).await.expect_err("miss");
+    let Error::ReplayMiss(miss) = &err else {
+        panic!("{err:?}");
+    };
+    // ...but the report shows the one in the miss's own scope.
+    let closest = miss.closest.as_ref().expect("a closest recording");
+    assert_eq!(closest.scope, None, "{err}");
+    assert_eq!(closest.path, unscoped.path_of(&chat("Say hi")), "{err}");
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ pub struct RecordingServer {
     ollama: Option<String>,
     bind: SocketAddr,
     max_body: usize,
+    record_command: Option<String>,
 }
 
 impl Default for RecordingServer {
@@ -66,6 +67,7 @@ impl RecordingServer {
             ollama: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: MAX_BODY,
+            record_command: None,
         }
     }
 
@@ -143,6 +145,16 @@ impl RecordingServer {
         self
     }
 
+    /// What a replay miss tells a client to run to record the request, up to the
+    /// upstream flag the server adds (`--openai-upstream URL`): `inference-recorder
+    /// serve` says `inference-recorder serve --mode record-if-missing --dir DIR`, since
+    /// its clients are other languages' test suites. By default a miss gives the
+    /// `cargo test` line, for an in-process server in a Rust test.
+    pub fn record_command(mut self, command: impl Into<String>) -> RecordingServer {
+        self.record_command = Some(command.into());
+        self
+    }
+
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<RunningServer, Error> {
         let listener = tokio::net::TcpListener::bind(self.bind)
@@ -162,6 +174,7 @@ impl RecordingServer {
         let engines = routes::Engines {
             openai: self.recorder.with_inner(openai),
             ollama: self.recorder.with_inner(ollama),
+            record_command: self.record_command,
         };
         let app = routes::router(engines, self.max_body);
         let (stop, stopped) = oneshot::channel::<()>();

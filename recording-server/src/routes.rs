@@ -28,6 +28,9 @@ pub const MAX_BODY: usize = 32 * 1024 * 1024;
 pub(crate) struct Engines {
     pub(crate) openai: Recording<Arc<dyn InferenceClient>>,
     pub(crate) ollama: Recording<Arc<dyn InferenceClient>>,
+    /// What a miss tells the client to run to record it, without the upstream flag;
+    /// `None`: the `cargo test` line of a Rust test.
+    pub(crate) record_command: Option<String>,
 }
 
 pub(crate) fn router(engines: Engines, max_body: usize) -> Router {
@@ -45,13 +48,22 @@ async fn answer(
     body: Bytes,
 ) -> Response {
     let path = uri.path();
-    let (engine, wire): (
+    let (engine, wire, upstream): (
         &Recording<Arc<dyn InferenceClient>>,
         &'static dyn WireFormat,
+        &str,
     ) = if path == "/v1" || path.starts_with("/v1/") {
-        (&engines.openai, &provider_openai::wire::WIRE)
+        (
+            &engines.openai,
+            &provider_openai::wire::WIRE,
+            "--openai-upstream URL (or OPENAI_BASE_URL=URL)",
+        )
     } else if path.starts_with("/api/") {
-        (&engines.ollama, &provider_ollama::wire::WIRE)
+        (
+            &engines.ollama,
+            &provider_ollama::wire::WIRE,
+            "--ollama-upstream HOST (or OLLAMA_HOST=HOST)",
+        )
     } else {
         let message = format!(
             "the recording server serves /v1/* (OpenAI-compatible) and /api/* (Ollama); {path} is neither"
@@ -101,7 +113,12 @@ async fn answer(
     let key = engine.hash_of(&request);
     let existed =
         engine.current_mode() == Mode::RecordIfMissing && engine.path_of(&request).exists();
-    let result = engine.send(request).await;
+    let mut result = engine.send(request).await;
+    if let (Err(Error::ReplayMiss(miss)), Some(command)) = (&mut result, &engines.record_command) {
+        miss.record_with = Some(format!(
+            "{command} {upstream}, then run the client's tests again"
+        ));
+    }
     tracing::info!(
         "{method} {path} {} {}",
         &key[..12],

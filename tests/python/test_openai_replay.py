@@ -139,4 +139,10 @@ def test_a_changed_request_is_a_clear_miss(urls):
         client(urls[0]).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "Never recorded"}]
         )
-    assert "record-if-missing" in str(miss.value)
+    text = str(miss.value)
+    # Told what records it from here: serve's flags, not a Rust command, and no hint
+    # to make the prompt volatile.
+    assert "inference-recorder serve --mode record-if-missing" in text, text
+    assert "--openai-upstream URL" in text, text
+    assert "cargo test" not in text, text
+    assert "volatile" not in text, text
