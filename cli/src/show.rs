@@ -1,7 +1,7 @@
 //! `show`: a recording for people: what was asked, what came back, as text.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use recording_core::RecordingFile;
 use serde_json::Value;
@@ -9,8 +9,10 @@ use serde_json::Value;
 /// The arguments of `show`.
 #[derive(clap::Args)]
 pub struct Show {
-    /// A recording file, or a key (64 hex digits) in the recordings directory.
-    recording: String,
+    /// Recording files, or keys in the recordings directory: the whole 64 hex digits or
+    /// a unique start of them (the 12 that `serve` logs).
+    #[arg(required = true, value_name = "FILE|KEY")]
+    recordings: Vec<String>,
     /// The recordings directory, for a key [default: TEST_RECORDING_DIR, else
     /// recordings/ or tests/recordings/ under the current directory]
     #[arg(long)]
@@ -20,21 +22,94 @@ pub struct Show {
     json: bool,
 }
 
+/// The shortest key prefix `show` looks up: fewer digits name too many recordings.
+const MIN_PREFIX: usize = 4;
+
+/// Shows each recording named, a blank line between them; exit 2 when any cannot be
+/// shown (after showing the others).
 pub fn show(args: Show) -> Result<u8, String> {
-    let path = if PathBuf::from(&args.recording).is_file() {
-        PathBuf::from(&args.recording)
-    } else {
-        let dir = crate::recordings_dir(args.dir)?;
-        recording_core::Store::new(dir).path_for(&args.recording)
-    };
-    let bytes = fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
-    if args.json {
-        print!("{}", String::from_utf8_lossy(&bytes));
-        return Ok(0);
+    let mut dir = None;
+    let mut failed = false;
+    for (index, wanted) in args.recordings.iter().enumerate() {
+        if index > 0 {
+            println!();
+        }
+        let shown = resolve(wanted, &mut dir, args.dir.as_ref())
+            .and_then(|path| show_one(&path, args.json));
+        if let Err(message) = shown {
+            eprintln!("inference-recorder: {message}");
+            failed = true;
+        }
     }
-    let file = RecordingFile::from_slice(&bytes, &path).map_err(|err| err.to_string())?;
-    print!("{}", describe(&path, &file));
-    Ok(0)
+    Ok(if failed { 2 } else { 0 })
+}
+
+/// The file `wanted` names: a path, else a key or a unique key prefix in the
+/// recordings directory (worked out once, on first need).
+fn resolve(
+    wanted: &str,
+    dir: &mut Option<PathBuf>,
+    flag: Option<&PathBuf>,
+) -> Result<PathBuf, String> {
+    if Path::new(wanted).is_file() {
+        return Ok(PathBuf::from(wanted));
+    }
+    let dir = match dir {
+        Some(dir) => dir.clone(),
+        None => dir.insert(crate::recordings_dir(flag.cloned())?).clone(),
+    };
+    let store = recording_core::Store::new(&dir);
+    let whole = store.path_for(wanted);
+    if whole.is_file() {
+        return Ok(whole);
+    }
+    let is_key = wanted.len() >= MIN_PREFIX && wanted.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_key {
+        return Err(format!(
+            "{wanted}: neither a file nor a key (at least {MIN_PREFIX} hex digits) of a recording in {}",
+            dir.display()
+        ));
+    }
+    let wanted = wanted.to_ascii_lowercase();
+    let matches: Vec<PathBuf> = store
+        .list()
+        .into_iter()
+        .filter(|path| {
+            path.file_stem()
+                .is_some_and(|stem| stem.to_string_lossy().starts_with(&wanted))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no recording in {} has a key starting with {wanted}",
+            dir.display()
+        )),
+        several => {
+            let listed: Vec<String> = several
+                .iter()
+                .take(20)
+                .map(|path| format!("  {}", path.display()))
+                .collect();
+            Err(format!(
+                "{} recordings in {} have a key starting with {wanted}; give more digits:\n{}",
+                several.len(),
+                dir.display(),
+                listed.join("\n")
+            ))
+        }
+    }
+}
+
+fn show_one(path: &Path, json: bool) -> Result<(), String> {
+    let bytes = fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    if json {
+        print!("{}", String::from_utf8_lossy(&bytes));
+        return Ok(());
+    }
+    let file = RecordingFile::from_slice(&bytes, path).map_err(|err| err.to_string())?;
+    print!("{}", describe(path, &file));
+    Ok(())
 }
 
 /// The human view of a recording.
@@ -81,13 +156,22 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
         None => vec![&response.body],
     };
     let text: String = bodies.iter().map(|body| text_of(body)).collect();
-    if !text.is_empty() {
+    let calls = tool_calls(&bodies);
+    let embeddings = embeddings(&response.body);
+    // An empty answer is an answer too: say so rather than print nothing (a model list
+    // or a status has no answer to show).
+    let answers = bodies.iter().any(|body| {
+        ["choices", "response", "message", "output"]
+            .iter()
+            .any(|field| body.get(*field).is_some())
+    });
+    if !text.is_empty() || (answers && calls.is_empty() && embeddings.is_none()) {
         out += &format!("answer:     {text:?}\n");
     }
-    for call in tool_calls(&bodies) {
+    for call in calls {
         out += &format!("tool call:  {call}\n");
     }
-    if let Some(embeddings) = embeddings(&response.body) {
+    if let Some(embeddings) = embeddings {
         out += &format!("embeddings: {embeddings}\n");
     }
     if let Some(error) = &response.stream_error {

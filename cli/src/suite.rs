@@ -88,7 +88,15 @@ fn orphans(dir: &Path, used_from: &[PathBuf]) -> Result<Vec<Orphan>, String> {
                 } else {
                     file.request.model
                 };
-                format!("{} {}  {model}", file.request.method, file.request.endpoint)
+                let scope = file
+                    .request
+                    .scope
+                    .map(|scope| format!("  scope {scope}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}  {model}{scope}",
+                    file.request.method, file.request.endpoint
+                )
             })
             .unwrap_or_else(|| "(not a readable recording)".into());
         orphans.push(Orphan {

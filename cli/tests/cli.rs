@@ -45,6 +45,10 @@ fn request(test: &str) -> ApiRequest {
 }
 
 fn record(dir: &Path, test: &str) -> PathBuf {
+    record_in_scope(dir, test, None)
+}
+
+fn record_in_scope(dir: &Path, test: &str, scope: Option<&str>) -> PathBuf {
     let request = request(test);
     let file = RecordingFile {
         request: RecordedRequest {
@@ -53,7 +57,7 @@ fn record(dir: &Path, test: &str) -> PathBuf {
             url: String::new(),
             endpoint: request.endpoint.clone(),
             model: "m".into(),
-            scope: None,
+            scope: scope.map(str::to_owned),
             body: request.body.clone(),
         },
         response: RecordedResponse {
@@ -65,7 +69,11 @@ fn record(dir: &Path, test: &str) -> PathBuf {
             chunk_ms: None,
         },
     };
-    let key = Recording::new(Unreachable).hash_of(&request);
+    let mut recorder = Recording::new(Unreachable);
+    if let Some(scope) = scope {
+        recorder = recorder.scope(scope);
+    }
+    let key = recorder.hash_of(&request);
     Store::new(dir).save(&key, &file).expect("saved")
 }
 
@@ -340,11 +348,22 @@ fn serve_track_makes_a_client_suite_a_run_for_unused() {
     let output = unused_in(dir.path(), &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no test run"));
-    // With it, the client suite it served (here: one that asked for nothing) is judged.
+    // With it, the client suite it served (here: one that asked for nothing) is judged;
+    // each orphan's line names its scope, when it has one.
+    record_in_scope(dir.path(), "b", Some("chat::smoke"));
     serve_and_stop(dir.path(), &["--track"]);
     let output = unused_in(dir.path(), &[]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert_eq!(listed(&output).len(), 1);
+    let orphans = listed(&output);
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    assert_eq!(
+        orphans
+            .iter()
+            .filter(|line| line.contains("  scope chat::smoke"))
+            .count(),
+        1,
+        "{orphans:?}"
+    );
 }
 
 /// Port 9 (discard) on loopback: nothing listens there on these machines.
@@ -514,7 +533,87 @@ fn show_tells_what_a_recording_holds() {
         .output()
         .expect("run");
     let path = Store::new(&into).path_for(&stream);
-    assert_eq!(output.stdout, fs::read(path).expect("read"));
+    assert_eq!(output.stdout, fs::read(&path).expect("read"));
+
+    // Several at once, by the 12 digits `serve` logs, and by a file's path.
+    let output = cli()
+        .args(["show", "--dir"])
+        .arg(&into)
+        .arg(&generate[..12])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout.matches("file:       ").count(), 2, "{stdout}");
+    assert!(stdout.contains("\"unsafe\\nS2\"") && stdout.contains("streamed in"));
+
+    // A prefix that is no key, one too short, and one that names several: each a clear
+    // error, the others still shown, exit 2.
+    let mut command = cli();
+    command
+        .args(["show", "--dir"])
+        .arg(&into)
+        .args(["ffffffffffff", "ab", &generate]);
+    let output = command.output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("has a key starting with ffffffffffff"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ab: neither a file nor a key"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unsafe"));
+}
+
+#[test]
+fn show_says_when_an_answer_is_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = request("empty");
+    let file = RecordingFile {
+        request: RecordedRequest {
+            provider: Some("openai".into()),
+            method: request.method,
+            url: String::new(),
+            endpoint: request.endpoint.clone(),
+            model: "m".into(),
+            scope: None,
+            body: request.body.clone(),
+        },
+        response: RecordedResponse {
+            status: 200,
+            is_streaming: false,
+            is_error: false,
+            body: json!({"choices": [{"message": {"role": "assistant", "content": ""}}]}),
+            stream_error: None,
+            chunk_ms: None,
+        },
+    };
+    let store = Store::new(dir.path());
+    let path = store.save(&"e".repeat(64), &file).expect("saved");
+    let output = cli().arg("show").arg(&path).output().expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("answer:     \"\"\n"), "{stdout}");
+
+    // A prefix two keys share names both, and asks for more digits.
+    let one = store
+        .save(&format!("abcd{}", "1".repeat(60)), &file)
+        .expect("saved");
+    let two = store
+        .save(&format!("abcd{}", "2".repeat(60)), &file)
+        .expect("saved");
+    let output = cli()
+        .args(["show", "abcd", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("2 recordings in"), "{stderr}");
+    assert!(stderr.contains("give more digits"), "{stderr}");
+    for path in [one, two] {
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    }
 }
 
 /// The key of the imported recording of `endpoint` with `model`.
