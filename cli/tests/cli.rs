@@ -318,13 +318,15 @@ fn unused_judges_a_nextest_run_and_merges_its_partitions() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-job"));
 }
 
-/// Starts `serve` over `dir` with `extra` flags, waits for its first line, stops it.
-fn serve_and_stop(dir: &Path, extra: &[&str]) {
+/// Starts `serve` over `dir` with `extra` flags and `env`, and waits for its first
+/// line; returns the process and the address it listens on.
+fn start_serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
         .args(["serve", "--dir"])
         .arg(dir)
         .args(extra)
+        .envs(env.iter().copied())
         .env_remove("NEXTEST_RUN_ID")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -335,8 +337,38 @@ fn serve_and_stop(dir: &Path, extra: &[&str]) {
         .read_line(&mut line)
         .expect("its first line");
     assert!(line.starts_with("listening on "), "{line}");
+    let addr = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|url| url.strip_prefix("http://"))
+        .expect("the address")
+        .to_owned();
+    (child, addr)
+}
+
+fn serve_and_stop(dir: &Path, extra: &[&str]) {
+    let (mut child, _) = start_serve(dir, extra, &[]);
     child.kill().expect("stopped");
     child.wait().expect("exited");
+}
+
+/// One chat request to a `serve` started with `extra` and `env`; its raw HTTP answer.
+fn serve_one_chat(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::{Read, Write};
+    let (mut child, addr) = start_serve(dir, extra, env);
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut tcp = std::net::TcpStream::connect(&addr).expect("connects");
+    write!(
+        tcp,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sent");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("answered");
+    child.kill().expect("stopped");
+    child.wait().expect("exited");
+    answer
 }
 
 #[test]
@@ -371,40 +403,15 @@ const DEAD_UPSTREAM: &str = "http://127.0.0.1:9/v1";
 
 #[test]
 fn serve_records_from_openai_base_url_and_names_the_upstream_that_failed() {
-    use std::io::{BufRead, Read, Write};
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
-        .args(["serve", "--mode", "record-if-missing", "--dir"])
-        .arg(dir.path())
-        .env("OPENAI_BASE_URL", DEAD_UPSTREAM)
-        .env("OPENAI_API_KEY", "sk-never-shown")
-        .env_remove("NEXTEST_RUN_ID")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("its first line");
-    let addr = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|url| url.strip_prefix("http://"))
-        .expect("the address")
-        .to_owned();
-    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
-    let mut tcp = std::net::TcpStream::connect(&addr).expect("connects");
-    write!(
-        tcp,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("sent");
-    let mut answer = String::new();
-    tcp.read_to_string(&mut answer).expect("answered");
-    child.kill().expect("stopped");
-    child.wait().expect("exited");
+    let answer = serve_one_chat(
+        dir.path(),
+        &["--mode", "record-if-missing"],
+        &[
+            ("OPENAI_BASE_URL", DEAD_UPSTREAM),
+            ("OPENAI_API_KEY", "sk-never-shown"),
+        ],
+    );
     assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
     // The upstream came from OPENAI_BASE_URL; the failure names it, the mode and the
     // way out, and never the key.
@@ -414,6 +421,22 @@ fn serve_records_from_openai_base_url_and_names_the_upstream_that_failed() {
     );
     assert!(answer.contains("mode: record-if-missing"), "{answer}");
     assert!(!answer.contains("sk-never-shown"), "{answer}");
+}
+
+#[test]
+fn a_miss_through_serve_names_the_serve_flags_that_record_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let answer = serve_one_chat(dir.path(), &[], &[]);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(
+        answer.contains("inference-recorder serve --mode record-if-missing --dir")
+            && answer.contains("--openai-upstream URL (or OPENAI_BASE_URL=URL)"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("cargo test"),
+        "a client of serve runs no cargo: {answer}"
+    );
 }
 
 #[test]
