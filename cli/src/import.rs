@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use recording_core::format::RecordingFile;
 use recording_core::redact::{Secrets, default_fields, redact_request};
-use recording_core::{ApiRequest, Method, NormalizeContext, Normalizer, Store, request_hash};
+use recording_core::{ApiRequest, Method, NormalizeContext, Normalizer, Store, key_of};
 use serde_json::Value;
 
 /// The arguments of `import`.
@@ -116,7 +116,6 @@ fn place(path: &Path, store: &Store) -> Placed {
         file.request.body = redacted.body.clone();
         notes.push("redacted a key field in the request body".into());
     }
-    let key = request_hash(redacted.as_ref().unwrap_or(&request), None);
     let ollama = file.request.endpoint.starts_with("/api/");
     file.request.provider = Some(if ollama { "ollama" } else { "openai" }.into());
     let rules: &dyn Normalizer = if ollama {
@@ -124,6 +123,8 @@ fn place(path: &Path, store: &Store) -> Placed {
     } else {
         &provider_openai::OpenAiNormalizer
     };
+    // The key a recorder of that provider gives the request: its volatile fields out.
+    let key = key_of(redacted.as_ref().unwrap_or(&request), None, rules);
     let ctx = NormalizeContext {
         hash: &key,
         endpoint: &file.request.endpoint,

@@ -3,8 +3,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use recording_core::redact::{Secrets, default_fields, redact_request};
-use recording_core::{ApiRequest, Method, request_hash};
+use recording_core::{ApiRequest, Method, key_of};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -12,8 +11,9 @@ use serde_json::Value;
 #[derive(clap::Args)]
 pub struct Key {
     /// A JSON file `{"method": "POST", "endpoint": "/v1/chat/completions", "body":
-    /// {...}, "scope": "..."}` (method defaults to POST; body to null; scope to none);
-    /// `-` reads it from standard input.
+    /// {...}, "scope": "...", "provider": "openai"}` (method defaults to POST; body to
+    /// null; scope to none; provider to the endpoint's: /api/* is Ollama); `-` reads it
+    /// from standard input.
     request: PathBuf,
 }
 
@@ -27,6 +27,8 @@ struct RequestFile {
     body: Value,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
 }
 
 fn post() -> Method {
@@ -62,11 +64,10 @@ pub fn key(args: Key) -> Result<u8, String> {
         endpoint: file.endpoint,
         body: file.body,
     };
-    // As a recorder keys it: the default redacted fields out first.
-    let redacted = redact_request(&request, &default_fields(), &Secrets::default());
-    println!(
-        "{}",
-        request_hash(redacted.as_ref().unwrap_or(&request), file.scope.as_deref())
-    );
+    // As a recorder keys it: the default redacted fields and the provider's volatile
+    // request fields out.
+    let rules = normalize::rules_for(file.provider.as_deref(), &request.endpoint)
+        .map_err(|why| format!("{}: {why}", args.request.display()))?;
+    println!("{}", key_of(&request, file.scope.as_deref(), rules));
     Ok(0)
 }

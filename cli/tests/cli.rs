@@ -510,6 +510,62 @@ fn import_places_llama_stack_recordings_and_says_what_it_cannot() {
 }
 
 #[test]
+fn import_files_a_recording_under_the_key_a_recorder_asks_for() {
+    // Two of llama-stack's recordings, their requests given a volatile field each:
+    // `user` (OpenAI) and `keep_alive` (Ollama), which the recorder keeps out of the key.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = dir.path().join("llama-stack");
+    fs::create_dir(&from).expect("dir");
+    for (name, field, value) in [
+        ("0fad19b9d308.json", "user", json!("alice")),
+        ("e96152610712.json", "keep_alive", json!("5m")),
+    ] {
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&fs::read(fixtures().join(name)).expect("fixture"))
+                .expect("json");
+        file["request"]["body"][field] = value;
+        fs::write(from.join(name), file.to_string()).expect("write");
+    }
+    let into = dir.path().join("recordings");
+    cli()
+        .args(["import", "llama-stack"])
+        .arg(&from)
+        .arg("--into")
+        .arg(&into)
+        .assert()
+        .success();
+    let openai = Recording::new(provider_openai::OpenAiClient::with_base_url(
+        "http://127.0.0.1:9/v1",
+        "sk-unused",
+    ));
+    let ollama = Recording::new(provider_ollama::OllamaClient::new("http://127.0.0.1:9"));
+    let mut placed = 0;
+    for entry in fs::read_dir(into.join("responses")).expect("imported") {
+        let path = entry.expect("entry").path();
+        let file =
+            RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("valid");
+        let request = ApiRequest {
+            method: file.request.method,
+            endpoint: file.request.endpoint.clone(),
+            body: file.request.body.clone(),
+        };
+        let key = if file.request.endpoint.starts_with("/api/") {
+            ollama.hash_of(&request)
+        } else {
+            openai.hash_of(&request)
+        };
+        assert_eq!(
+            path.file_stem().expect("stem").to_string_lossy(),
+            key,
+            "{} is filed under the key a replay asks for",
+            file.request.endpoint
+        );
+        placed += 1;
+    }
+    assert_eq!(placed, 2);
+}
+
+#[test]
 fn show_tells_what_a_recording_holds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let into = dir.path().join("recordings");
@@ -654,6 +710,60 @@ fn request_key(dir: &Path, endpoint: &str, model: &str) -> String {
         }
     }
     panic!("no {endpoint} recording of {model}")
+}
+
+/// What `inference-recorder key` prints for `{"endpoint", "body"}`.
+fn cli_key(endpoint: &str, body: &serde_json::Value) -> String {
+    let output = cli()
+        .args(["key", "-"])
+        .write_stdin(json!({"endpoint": endpoint, "body": body}).to_string())
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn key_leaves_out_each_providers_volatile_fields_as_the_recorder_does() {
+    let openai = Recording::new(provider_openai::OpenAiClient::with_base_url(
+        "http://127.0.0.1:9/v1",
+        "sk-unused",
+    ));
+    let ollama = Recording::new(provider_ollama::OllamaClient::new("http://127.0.0.1:9"));
+    let openai = |request: &ApiRequest| openai.hash_of(request);
+    let ollama = |request: &ApiRequest| ollama.hash_of(request);
+    let cases = [
+        (
+            &openai as &dyn Fn(&ApiRequest) -> String,
+            "/v1/chat/completions",
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+            "user",
+            json!("alice"),
+        ),
+        (
+            &ollama as &dyn Fn(&ApiRequest) -> String,
+            "/api/generate",
+            json!({"model": "m", "prompt": "hi", "stream": false}),
+            "keep_alive",
+            json!("5m"),
+        ),
+    ];
+    for (recorder, endpoint, body, field, value) in cases {
+        let mut with_field = body.clone();
+        with_field[field] = value;
+        let recorded = recorder(&ApiRequest::post(endpoint, with_field.clone()));
+        assert_eq!(
+            recorded,
+            recorder(&ApiRequest::post(endpoint, body.clone())),
+            "the recorder leaves {field} out"
+        );
+        assert_eq!(
+            cli_key(endpoint, &with_field),
+            recorded,
+            "{endpoint} {field}"
+        );
+        assert_eq!(cli_key(endpoint, &body), recorded, "{endpoint}");
+    }
 }
 
 #[test]

@@ -33,6 +33,7 @@ pub mod drift;
 mod error;
 pub mod format;
 mod identity;
+mod key;
 mod miss;
 mod mode;
 mod normalizer;
@@ -54,6 +55,7 @@ pub use client::{
 pub use error::{Error, decode};
 pub use format::RecordingFile;
 pub use identity::{canonical_json, identity_value, request_hash, sequence_hash};
+pub use key::key_of;
 pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{

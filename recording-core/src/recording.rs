@@ -26,7 +26,7 @@ use crate::miss::ReplayMiss;
 use crate::mode::Mode;
 use crate::normalizer::{NormalizeContext, Normalizer};
 use crate::pointer::Pointer;
-use crate::redact::{Secrets, default_fields, redact_request};
+use crate::redact::{Secrets, default_fields};
 use crate::store::Store;
 
 /// The environment variable that overrides the recordings directory.
@@ -460,15 +460,12 @@ impl<C: InferenceClient> Recording<C> {
     /// the common case copies nothing.
     fn identity(&self, request: &ApiRequest) -> (Option<ApiRequest>, Option<ApiRequest>) {
         let derived = self.derived();
-        let shown = redact_request(request, &self.redacted_fields, &derived.secrets);
-        let base = shown.as_ref().unwrap_or(request);
-        let mut keyed: Option<ApiRequest> = None;
-        for field in derived.volatile.iter() {
-            if field.matches(&keyed.as_ref().unwrap_or(base).body) {
-                field.remove(&mut keyed.get_or_insert_with(|| base.clone()).body);
-            }
-        }
-        (shown, keyed)
+        crate::key::shown_and_keyed(
+            request,
+            &self.redacted_fields,
+            &derived.secrets,
+            &derived.volatile,
+        )
     }
 
     /// The file that holds, or would hold, the recording of `request`.
@@ -693,7 +690,8 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
 impl<C: InferenceClient> Recording<C> {
     /// A transport failure (the server down, a refused connection, a timeout) said with
     /// what the message alone does not tell: which upstream, in which mode, and what to
-    /// do. The URL is shown without credentials; the error was scrubbed already.
+    /// do. The URL is shown without credentials, and the whole scrubbed again: a key
+    /// can sit in a base URL's path.
     fn name_the_upstream(&self, err: Error) -> Error {
         let Error::Transport(message) = err else {
             return err;
@@ -702,11 +700,12 @@ impl<C: InferenceClient> Recording<C> {
             Some(base) => strip_credentials(&base),
             None => "(no base URL)".to_owned(),
         };
-        Error::Transport(format!(
+        let secrets = &self.derived().secrets;
+        secrets.scrub_error(Error::Transport(format!(
             "{message}\n  upstream: {} {upstream}\n  mode: {}\n  next: start that server (or point the recorder at one: OPENAI_BASE_URL, OLLAMA_HOST, `serve --openai-upstream`/`--ollama-upstream`), or replay what is recorded with TEST_INFERENCE_MODE=replay",
             self.inner.provider(),
             self.mode
-        ))
+        )))
     }
 
     async fn send_keyed(&self, request: ApiRequest) -> Result<ApiResponse, Error> {

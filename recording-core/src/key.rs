@@ -1,0 +1,46 @@
+//! The one key function: what a request is written as (its secrets redacted) and what
+//! it is keyed by (its volatile fields out too). The recorder, every front and every
+//! tool (`inference-recorder key`, `import`) key requests through it, so a request has
+//! one key wherever it is computed.
+
+use crate::client::ApiRequest;
+use crate::identity::request_hash;
+use crate::normalizer::Normalizer;
+use crate::pointer::Pointer;
+use crate::redact::{Secrets, default_fields, redact_request};
+
+/// The request as it is written (`redacted` fields and `secrets` replaced) and as it
+/// is keyed (`volatile` fields removed as well); `None` for either where it is
+/// `request` itself, so the common case copies nothing.
+pub(crate) fn shown_and_keyed(
+    request: &ApiRequest,
+    redacted: &[Pointer],
+    secrets: &Secrets,
+    volatile: &[Pointer],
+) -> (Option<ApiRequest>, Option<ApiRequest>) {
+    let shown = redact_request(request, redacted, secrets);
+    let base = shown.as_ref().unwrap_or(request);
+    let mut keyed: Option<ApiRequest> = None;
+    for field in volatile {
+        if field.matches(&keyed.as_ref().unwrap_or(base).body) {
+            field.remove(&mut keyed.get_or_insert_with(|| base.clone()).body);
+        }
+    }
+    (shown, keyed)
+}
+
+/// The key a recorder with the default settings gives `request` under `scope`, for the
+/// provider whose rules are `rules`: the default redacted fields and the provider's
+/// volatile request fields ([`Normalizer::volatile_request_fields`]) left out, as
+/// [`Recording::hash_of`](crate::Recording::hash_of) does. For tools that key requests
+/// without a recorder.
+pub fn key_of(request: &ApiRequest, scope: Option<&str>, rules: &dyn Normalizer) -> String {
+    let volatile: Vec<Pointer> = rules
+        .volatile_request_fields()
+        .iter()
+        .filter_map(|field| Pointer::parse(field).ok())
+        .collect();
+    let (shown, keyed) =
+        shown_and_keyed(request, &default_fields(), &Secrets::default(), &volatile);
+    request_hash(keyed.as_ref().or(shown.as_ref()).unwrap_or(request), scope)
+}
