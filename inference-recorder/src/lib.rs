@@ -9,9 +9,9 @@
 //!
 //! | feature | what it adds | what it compiles |
 //! |---|---|---|
-//! | `openai` (default) | [`openai`]: `OpenAiClient`, the typed `OpenAiApi`, `RecordingHttpService` for an unchanged `async_openai::Client` | async-openai (the API features only, never `byot`), reqwest 0.13 |
-//! | `ollama` | [`ollama`]: `OllamaClient`, the typed `OllamaApi` on ollama-rs's types | ollama-rs, reqwest 0.12 |
-//! | `server` | [`server`]: `RecordingServer`, for any client with a base URL | axum, and both providers |
+//! | `openai` (default) | `openai`: `OpenAiClient`, the typed `OpenAiApi`, `RecordingHttpService` for an unchanged `async_openai::Client` | async-openai (the API features only, never `byot`), reqwest 0.13 |
+//! | `ollama` | `ollama`: `OllamaClient`, the typed `OllamaApi` on ollama-rs's types | ollama-rs, reqwest 0.12 |
+//! | `server` | `server`: `RecordingServer`, for any client with a base URL | axum, and both providers |
 //!
 //! The engine is at the root: [`Recording`] (the decorator: wraps a client, is a
 //! client), [`Mode`], [`InferenceClient`], [`test_name!`].

@@ -6,7 +6,7 @@
 //!
 //! - [`InferenceClient`]: one small object-safe async trait, JSON in
 //!   ([`ApiRequest`]), a JSON body or a chunk stream out ([`ApiResponse`]).
-//! - [`Recording`]: the decorator that wraps a client and is a client, in one of four
+//! - [`Recording`]: the decorator that wraps a client and is a client, in one of five
 //!   [`Mode`]s read from `TEST_INFERENCE_MODE`.
 //! - Request identity ([`request_hash`]): SHA-256 over RFC 8785 canonical JSON.
 //! - The on-disk format ([`RecordingFile`]) and the [`Store`] that reads recordings by

@@ -1,4 +1,4 @@
-//! The four modes of the recorder and how they are read from the environment.
+//! The five modes of the recorder and how they are read from the environment.
 
 use std::fmt;
 use std::str::FromStr;
