@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use recording_core::format::RecordingFile;
 use recording_core::redact::{Secrets, default_fields, redact_request};
-use recording_core::{ApiRequest, Method, NormalizeContext, Normalizer, Store, key_of};
+use recording_core::{ApiRequest, Method, NormalizeContext, Store, key_of};
 use serde_json::Value;
 
 /// The arguments of `import`.
@@ -116,13 +116,13 @@ fn place(path: &Path, store: &Store) -> Placed {
         file.request.body = redacted.body.clone();
         notes.push("redacted a key field in the request body".into());
     }
-    let ollama = file.request.endpoint.starts_with("/api/");
-    file.request.provider = Some(if ollama { "ollama" } else { "openai" }.into());
-    let rules: &dyn Normalizer = if ollama {
-        &provider_ollama::OllamaNormalizer
-    } else {
-        &provider_openai::OpenAiNormalizer
+    // llama-stack names no provider: the registry knows whose API the endpoint is.
+    let provider = match registry::PROVIDERS.for_recording(None, &file.request.endpoint) {
+        Ok(provider) => provider,
+        Err(why) => return Placed::Unplaced(why),
     };
+    file.request.provider = Some(provider.name().into());
+    let rules = provider.rules();
     // The key a recorder of that provider gives the request: its volatile fields out.
     let key = key_of(redacted.as_ref().unwrap_or(&request), None, rules);
     let ctx = NormalizeContext {

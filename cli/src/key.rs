@@ -66,8 +66,12 @@ pub fn key(args: Key) -> Result<u8, String> {
     };
     // As a recorder keys it: the default redacted fields and the provider's volatile
     // request fields out.
-    let rules = normalize::rules_for(file.provider.as_deref(), &request.endpoint)
+    let provider = registry::PROVIDERS
+        .for_recording(file.provider.as_deref(), &request.endpoint)
         .map_err(|why| format!("{}: {why}", args.request.display()))?;
-    println!("{}", key_of(&request, file.scope.as_deref(), rules));
+    println!(
+        "{}",
+        key_of(&request, file.scope.as_deref(), provider.rules())
+    );
     Ok(0)
 }

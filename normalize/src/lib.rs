@@ -10,8 +10,6 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use provider_ollama::OllamaNormalizer;
-use provider_openai::OpenAiNormalizer;
 use rayon::prelude::*;
 use recording_core::format::{response_bodies_mut, write_pretty_json};
 use recording_core::store::{AtomicBatch, is_batch_temp};
@@ -520,22 +518,14 @@ pub fn normalize_value(raw: &mut Value, hash: &str) -> Result<bool, String> {
 }
 
 /// The rules for a recording: by `provider` when it names one, else by endpoint
-/// (`/api/...` is Ollama, the rest OpenAI-style).
+/// (`/api/...` is Ollama, the rest OpenAI-style), as the provider registry decides.
 pub fn rules_for(
     provider: Option<&str>,
     endpoint: &str,
 ) -> Result<&'static dyn Normalizer, String> {
-    match provider {
-        Some(provider_openai::PROVIDER) => Ok(&OpenAiNormalizer),
-        Some(provider_ollama::PROVIDER) => Ok(&OllamaNormalizer),
-        Some(other) => Err(format!(
-            "unknown provider {other:?} in `request.provider` (known: {}, {})",
-            provider_openai::PROVIDER,
-            provider_ollama::PROVIDER
-        )),
-        None if endpoint.starts_with("/api/") => Ok(&OllamaNormalizer),
-        None => Ok(&OpenAiNormalizer),
-    }
+    registry::PROVIDERS
+        .for_recording(provider, endpoint)
+        .map(|provider| provider.rules())
 }
 
 /// The request hash a file's name carries: the stem (`<hash>.json`), or, for

@@ -25,6 +25,7 @@
 mod api;
 mod client;
 mod normalize;
+mod provider;
 pub mod wire;
 
 pub use api::{
@@ -35,6 +36,7 @@ pub use normalize::{EPOCH, OllamaNormalizer};
 /// ollama-rs, whose request and response types the typed API uses, re-exported so
 /// callers need no separate dependency on the same version.
 pub use ollama_rs;
+pub use provider::{DESCRIPTOR, OllamaProvider};
 pub use recording_core::TypedStream;
 
 /// `POST`: text generation, streaming or not.

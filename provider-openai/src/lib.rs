@@ -33,6 +33,7 @@ mod api;
 mod client;
 mod http_service;
 mod normalize;
+mod provider;
 pub mod wire;
 
 pub use api::OpenAiApi;
@@ -43,6 +44,7 @@ pub use async_openai::types;
 pub use client::{BASE_URL_ENV, OpenAiClient, PROVIDER, stream_is_complete};
 pub use http_service::RecordingHttpService;
 pub use normalize::OpenAiNormalizer;
+pub use provider::{DESCRIPTOR, OpenAiProvider};
 pub use recording_core::TypedStream;
 
 /// `POST`: chat completions, streaming or not.

@@ -38,6 +38,7 @@ mod miss;
 mod mode;
 mod normalizer;
 pub mod pointer;
+pub mod provider;
 mod recording;
 pub mod redact;
 #[doc(hidden)]

@@ -47,6 +47,18 @@ pub trait Normalizer: Send + Sync + fmt::Debug {
     }
 }
 
+/// A provider's rules as the registry hands them out (`&'static`), usable wherever a
+/// client hands its rules out as an owned `Arc<dyn Normalizer>`.
+impl<N: Normalizer + ?Sized> Normalizer for &'static N {
+    fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
+        (**self).normalize(ctx, body)
+    }
+
+    fn volatile_request_fields(&self) -> &[&'static str] {
+        (**self).volatile_request_fields()
+    }
+}
+
 /// The values of `keys` in `map`, in the order of `keys`, found in one pass over its
 /// entries. Rules read a handful of fields of small objects; serde_json's ordered map
 /// hashes every key looked up with SipHash, which made lookups most of the rules' cost

@@ -163,17 +163,35 @@ impl RecordingServer {
         let addr = listener
             .local_addr()
             .map_err(|err| Error::Config(format!("cannot read the bound address: {err}")))?;
-        let openai: Arc<dyn InferenceClient> = match self.openai {
-            Some(config) => Arc::new(OpenAiClient::new(config)),
-            None => Arc::new(routes::NoUpstream::openai()),
-        };
-        let ollama: Arc<dyn InferenceClient> = match self.ollama {
-            Some(host) => Arc::new(OllamaClient::new(&host)),
-            None => Arc::new(routes::NoUpstream::ollama()),
-        };
+        // Every registered provider gets an engine; those without an upstream answer a
+        // recording mode's miss with how to give them one.
+        let mut upstreams: Vec<(&str, Arc<dyn InferenceClient>)> = Vec::new();
+        if let Some(config) = self.openai {
+            upstreams.push((
+                provider_openai::PROVIDER,
+                Arc::new(OpenAiClient::new(config)),
+            ));
+        }
+        if let Some(host) = self.ollama {
+            upstreams.push((
+                provider_ollama::PROVIDER,
+                Arc::new(OllamaClient::new(&host)),
+            ));
+        }
+        let providers = registry::PROVIDERS
+            .all()
+            .iter()
+            .map(|&provider| {
+                let upstream = upstreams
+                    .iter()
+                    .find(|(name, _)| *name == provider.name())
+                    .map(|(_, client)| client.clone())
+                    .unwrap_or_else(|| Arc::new(routes::NoUpstream::of(provider)));
+                (provider, self.recorder.with_inner(upstream))
+            })
+            .collect();
         let engines = routes::Engines {
-            openai: self.recorder.with_inner(openai),
-            ollama: self.recorder.with_inner(ollama),
+            providers,
             record_command: self.record_command,
         };
         let app = routes::router(engines, self.max_body);

@@ -9,10 +9,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::Response;
-use recording_core::wire::{WireBody, WireFormat, WireResponse, encode};
+use recording_core::provider::Provider;
+use recording_core::wire::{WireBody, WireResponse, encode};
 use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Method, Mode, NoNormalization, Normalizer,
-    Recording,
+    ApiRequest, ApiResponse, Error, InferenceClient, Method, Mode, Normalizer, Recording,
 };
 use serde_json::{Value, json};
 
@@ -23,11 +23,14 @@ pub const SCOPE_HEADER: &str = "x-recording-scope";
 /// batch; a larger body is answered `413 Payload Too Large`.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
-/// The engine once per provider, each around its upstream.
+/// The recorder around one provider's upstream.
+pub(crate) type Engine = Recording<Arc<dyn InferenceClient>>;
+
+/// The engine once per registered provider, each around its upstream.
 #[derive(Clone)]
 pub(crate) struct Engines {
-    pub(crate) openai: Recording<Arc<dyn InferenceClient>>,
-    pub(crate) ollama: Recording<Arc<dyn InferenceClient>>,
+    /// In the registry's order, each provider with its engine.
+    pub(crate) providers: Vec<(&'static dyn Provider, Engine)>,
     /// What a miss tells the client to run to record it, without the upstream flag;
     /// `None`: the `cargo test` line of a Rust test.
     pub(crate) record_command: Option<String>,
@@ -48,28 +51,28 @@ async fn answer(
     body: Bytes,
 ) -> Response {
     let path = uri.path();
-    let (engine, wire, upstream): (
-        &Recording<Arc<dyn InferenceClient>>,
-        &'static dyn WireFormat,
-        &str,
-    ) = if path == "/v1" || path.starts_with("/v1/") {
-        (
-            &engines.openai,
-            &provider_openai::wire::WIRE,
-            "--openai-upstream URL (or OPENAI_BASE_URL=URL)",
-        )
-    } else if path.starts_with("/api/") {
-        (
-            &engines.ollama,
-            &provider_ollama::wire::WIRE,
-            "--ollama-upstream HOST (or OLLAMA_HOST=HOST)",
-        )
-    } else {
+    let Some((provider, engine)) = engines
+        .providers
+        .iter()
+        .find(|(provider, _)| provider.owns(path))
+    else {
+        let served: Vec<String> = engines
+            .providers
+            .iter()
+            .flat_map(|(provider, _)| {
+                provider
+                    .path_prefixes()
+                    .iter()
+                    .map(|prefix| format!("{prefix}/* ({})", provider.name()))
+            })
+            .collect();
         let message = format!(
-            "the recording server serves /v1/* (OpenAI-compatible) and /api/* (Ollama); {path} is neither"
+            "the recording server serves {}; {path} is none of them",
+            served.join(", ")
         );
         return plain(StatusCode::NOT_FOUND, json!({"error": message}));
     };
+    let wire = provider.wire();
     let refuse = |status: StatusCode, message: String| {
         plain(status, wire.error_body(&message, "invalid_request"))
     };
@@ -116,7 +119,9 @@ async fn answer(
     let mut result = engine.send(request).await;
     if let (Err(Error::ReplayMiss(miss)), Some(command)) = (&mut result, &engines.record_command) {
         miss.record_with = Some(format!(
-            "{command} {upstream}, then run the client's tests again"
+            "{command} --{name}-upstream URL (or {env}=URL), then run the client's tests again",
+            name = provider.name(),
+            env = provider.upstream_env()
         ));
     }
     tracing::info!(
@@ -176,44 +181,30 @@ fn into_axum(wire: WireResponse) -> Response {
 /// The client behind a provider that has no upstream: replay never calls it; a miss
 /// in a recording mode gets a clear error that says how to give it one.
 pub(crate) struct NoUpstream {
-    provider: &'static str,
-    flag: &'static str,
+    provider: &'static dyn Provider,
 }
 
 impl NoUpstream {
-    pub(crate) fn openai() -> NoUpstream {
-        NoUpstream {
-            provider: "openai",
-            flag: "--openai-upstream URL (RecordingServer::openai_upstream)",
-        }
-    }
-
-    pub(crate) fn ollama() -> NoUpstream {
-        NoUpstream {
-            provider: "ollama",
-            flag: "--ollama-upstream HOST (RecordingServer::ollama_upstream)",
-        }
+    pub(crate) fn of(provider: &'static dyn Provider) -> NoUpstream {
+        NoUpstream { provider }
     }
 }
 
 #[async_trait]
 impl InferenceClient for NoUpstream {
     fn provider(&self) -> &str {
-        self.provider
+        self.provider.name()
     }
 
     fn normalizer(&self) -> Arc<dyn Normalizer> {
-        match self.provider {
-            "openai" => Arc::new(provider_openai::OpenAiNormalizer),
-            "ollama" => Arc::new(provider_ollama::OllamaNormalizer),
-            _ => Arc::new(NoNormalization),
-        }
+        Arc::new(self.provider.rules())
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let name = self.provider.name();
         Err(Error::Config(format!(
-            "no {} upstream to record {} {} from: start the server with {}",
-            self.provider, request.method, request.endpoint, self.flag
+            "no {name} upstream to record {} {} from: start the server with --{name}-upstream URL (RecordingServer::{name}_upstream)",
+            request.method, request.endpoint
         )))
     }
 }

@@ -1,0 +1,38 @@
+//! This crate's entry in the provider registry.
+
+use recording_core::Normalizer;
+use recording_core::provider::Provider;
+use recording_core::wire::WireFormat;
+
+use crate::normalize::OpenAiNormalizer;
+
+/// OpenAI-compatible servers, as the provider registry knows them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAiProvider;
+
+/// The descriptor the registry lists.
+pub static DESCRIPTOR: OpenAiProvider = OpenAiProvider;
+
+impl Provider for OpenAiProvider {
+    fn name(&self) -> &'static str {
+        crate::PROVIDER
+    }
+
+    /// The OpenAI paths: recordings keep the endpoint from `/v1` on, whatever base URL
+    /// the server had.
+    fn path_prefixes(&self) -> &'static [&'static str] {
+        &["/v1"]
+    }
+
+    fn rules(&self) -> &'static dyn Normalizer {
+        &OpenAiNormalizer
+    }
+
+    fn wire(&self) -> &'static dyn WireFormat {
+        &crate::wire::WIRE
+    }
+
+    fn upstream_env(&self) -> &'static str {
+        crate::BASE_URL_ENV
+    }
+}
