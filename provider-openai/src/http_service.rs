@@ -7,10 +7,9 @@ use std::task::{Context, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use recording_core::wire::{WireBody, WireResponse, encode};
-use recording_core::{ApiRequest, Error, InferenceClient, Method, Recording};
+use recording_core::wire::{WireBody, WireResponse, encode, request_body, request_method};
+use recording_core::{ApiRequest, Error, InferenceClient, Recording};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use serde_json::Value;
 
 use crate::OpenAiClient;
 use crate::wire::WIRE;
@@ -76,24 +75,21 @@ impl RecordingHttpService {
     async fn answer(self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
         let request = factory.build().await?;
         let (base, endpoint) = split_url(request.url());
-        let method = match request.method().as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "DELETE" => Method::Delete,
-            other => {
-                return Err(OpenAIError::InvalidArgument(format!(
-                    "the recorder does not record {other} requests"
-                )));
-            }
+        let Some(method) = request_method(request.method().as_str()) else {
+            return Err(OpenAIError::InvalidArgument(format!(
+                "the recorder does not record {} requests",
+                request.method()
+            )));
         };
-        let body = match request.body().and_then(|body| body.as_bytes()) {
-            Some(bytes) if !bytes.is_empty() => serde_json::from_slice(bytes).map_err(|err| {
-                OpenAIError::InvalidArgument(format!(
-                    "the recorder records JSON bodies; {method} {endpoint} sent another ({err})"
-                ))
-            })?,
-            _ => Value::Null,
-        };
+        let bytes = request
+            .body()
+            .and_then(|body| body.as_bytes())
+            .unwrap_or_default();
+        let body = request_body(bytes).map_err(|err| {
+            OpenAIError::InvalidArgument(format!(
+                "the recorder records JSON bodies; {method} {endpoint} sent another ({err})"
+            ))
+        })?;
         let mut headers = request.headers().clone();
         headers.remove(CONTENT_TYPE);
         headers.remove(CONTENT_LENGTH);

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::client::{ApiResponse, Recorded, RecordedBody, ResponseBody, paced};
+use crate::client::{ApiResponse, Method, Recorded, RecordedBody, ResponseBody, paced};
 use crate::error::Error;
 
 /// An HTTP answer: status, content type and body.
@@ -51,6 +51,27 @@ pub trait WireFormat: Send + Sync + 'static {
     /// missing upstream), in the provider's error shape. `kind` is a short
     /// machine-readable name such as `replay_miss`.
     fn error_body(&self, message: &str, kind: &str) -> Value;
+}
+
+/// The method of an HTTP request, as the recorder records it: GET, POST or DELETE.
+pub fn request_method(name: &str) -> Option<Method> {
+    match name {
+        "GET" => Some(Method::Get),
+        "POST" => Some(Method::Post),
+        "DELETE" => Some(Method::Delete),
+        _ => None,
+    }
+}
+
+/// The JSON body of an HTTP request, read the same way by every front: an empty or
+/// whitespace-only body is no body (`null`, what a GET sends); a UTF-8 byte-order mark
+/// (which some editors and Windows tools write) is skipped; anything else must be JSON.
+pub fn request_body(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes)
 }
 
 /// The HTTP status and error kind for an error that is not the server's own answer.
@@ -185,6 +206,28 @@ pub fn minify(json: &str, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_front_reads_a_request_body_alike() {
+        use super::request_body;
+        use serde_json::{Value, json};
+        assert_eq!(request_body(b"").ok(), Some(Value::Null));
+        assert_eq!(
+            request_body(b" \r\n\t").ok(),
+            Some(Value::Null),
+            "blank is no body"
+        );
+        assert_eq!(request_body(b"{\"a\": 1}").ok(), Some(json!({"a": 1})));
+        assert_eq!(
+            request_body(b"\xEF\xBB\xBF{\"a\": 1}").ok(),
+            Some(json!({"a": 1})),
+            "a byte-order mark is skipped"
+        );
+        assert!(request_body(b"a=1&b=2").is_err());
+        assert!(request_body(b"\xEF\xBB\xBF").is_ok_and(|v| v.is_null()));
+        assert_eq!(super::request_method("PUT"), None);
+        assert_eq!(super::request_method("GET"), Some(crate::Method::Get));
+    }
+
     use super::*;
 
     #[test]

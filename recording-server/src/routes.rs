@@ -10,9 +10,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::Response;
 use recording_core::provider::Provider;
-use recording_core::wire::{WireBody, WireResponse, encode};
+use recording_core::wire::{WireBody, WireResponse, encode, request_body, request_method};
 use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Method, Mode, Normalizer, Recording,
+    ApiRequest, ApiResponse, Error, InferenceClient, Mode, Normalizer, Recording,
 };
 use serde_json::{Value, json};
 
@@ -76,24 +76,15 @@ async fn answer(
     let refuse = |status: StatusCode, message: String| {
         plain(status, wire.error_body(&message, "invalid_request"))
     };
-    let method = match method {
-        HttpMethod::GET => Method::Get,
-        HttpMethod::POST => Method::Post,
-        HttpMethod::DELETE => Method::Delete,
-        other => {
-            let message = format!("the recording server records GET, POST and DELETE, not {other}");
-            return refuse(StatusCode::METHOD_NOT_ALLOWED, message);
-        }
+    let Some(method) = request_method(method.as_str()) else {
+        let message = format!("the recording server records GET, POST and DELETE, not {method}");
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, message);
     };
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(body) => body,
-            Err(err) => {
-                let message = format!("the body of {method} {path} is not JSON: {err}");
-                return refuse(StatusCode::BAD_REQUEST, message);
-            }
+    let body = match request_body(&body) {
+        Ok(body) => body,
+        Err(err) => {
+            let message = format!("the body of {method} {path} is not JSON: {err}");
+            return refuse(StatusCode::BAD_REQUEST, message);
         }
     };
     let scoped;
