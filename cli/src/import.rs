@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use recording_core::format::RecordingFile;
 use recording_core::redact::{Secrets, default_fields, redact_request};
-use recording_core::{ApiRequest, Method, NormalizeContext, Store, key_of};
+use recording_core::{Method, NormalizeContext, Store, key_of};
 use serde_json::Value;
 
 /// The arguments of `import`.
@@ -106,11 +106,7 @@ fn place(path: &Path, store: &Store) -> Placed {
     if let Err(why) = correct(&mut file, &mut notes) {
         return Placed::Unplaced(why);
     }
-    let request = ApiRequest {
-        method: file.request.method,
-        endpoint: file.request.endpoint.clone(),
-        body: file.request.body.clone(),
-    };
+    let request = file.request.to_api_request();
     let redacted = redact_request(&request, &default_fields(), &Secrets::default());
     if let Some(redacted) = &redacted {
         file.request.body = redacted.body.clone();

@@ -50,7 +50,24 @@ fn record(dir: &Path, test: &str) -> PathBuf {
 
 fn record_in_scope(dir: &Path, test: &str, scope: Option<&str>) -> PathBuf {
     let request = request(test);
-    let file = RecordingFile {
+    let answer = json!({"choices": [{"message": {"content": format!("answer to {test}")}}]});
+    let mut recorder = Recording::new(Unreachable);
+    if let Some(scope) = scope {
+        recorder = recorder.scope(scope);
+    }
+    let key = recorder.hash_of(&request);
+    Store::new(dir)
+        .save(&key, &recording_of(&request, scope, answer))
+        .expect("saved")
+}
+
+/// A recording of `request` (model `m`) answered 200 with `answer`.
+fn recording_of(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    answer: serde_json::Value,
+) -> RecordingFile {
+    RecordingFile {
         request: RecordedRequest {
             provider: Some("openai".into()),
             method: request.method,
@@ -64,17 +81,11 @@ fn record_in_scope(dir: &Path, test: &str, scope: Option<&str>) -> PathBuf {
             status: 200,
             is_streaming: false,
             is_error: false,
-            body: json!({"choices": [{"message": {"content": format!("answer to {test}")}}]}),
+            body: answer,
             stream_error: None,
             chunk_ms: None,
         },
-    };
-    let mut recorder = Recording::new(Unreachable);
-    if let Some(scope) = scope {
-        recorder = recorder.scope(scope);
     }
-    let key = recorder.hash_of(&request);
-    Store::new(dir).save(&key, &file).expect("saved")
 }
 
 /// One test of the suite the driver below runs in a process of its own (this test
@@ -509,6 +520,20 @@ fn import_places_llama_stack_recordings_and_says_what_it_cannot() {
     );
 }
 
+/// Recorders of the real providers, whose keys the tools must give too.
+fn provider_recorders() -> (
+    Recording<provider_openai::OpenAiClient>,
+    Recording<provider_ollama::OllamaClient>,
+) {
+    (
+        Recording::new(provider_openai::OpenAiClient::with_base_url(
+            "http://127.0.0.1:9/v1",
+            "sk-unused",
+        )),
+        Recording::new(provider_ollama::OllamaClient::new("http://127.0.0.1:9")),
+    )
+}
+
 #[test]
 fn import_files_a_recording_under_the_key_a_recorder_asks_for() {
     // Two of llama-stack's recordings, their requests given a volatile field each:
@@ -534,21 +559,13 @@ fn import_files_a_recording_under_the_key_a_recorder_asks_for() {
         .arg(&into)
         .assert()
         .success();
-    let openai = Recording::new(provider_openai::OpenAiClient::with_base_url(
-        "http://127.0.0.1:9/v1",
-        "sk-unused",
-    ));
-    let ollama = Recording::new(provider_ollama::OllamaClient::new("http://127.0.0.1:9"));
+    let (openai, ollama) = provider_recorders();
     let mut placed = 0;
     for entry in fs::read_dir(into.join("responses")).expect("imported") {
         let path = entry.expect("entry").path();
         let file =
             RecordingFile::from_slice(&fs::read(&path).expect("read"), &path).expect("valid");
-        let request = ApiRequest {
-            method: file.request.method,
-            endpoint: file.request.endpoint.clone(),
-            body: file.request.body.clone(),
-        };
+        let request = file.request.to_api_request();
         let key = if file.request.endpoint.starts_with("/api/") {
             ollama.hash_of(&request)
         } else {
@@ -648,26 +665,11 @@ fn show_tells_what_a_recording_holds() {
 #[test]
 fn show_says_when_an_answer_is_empty() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let request = request("empty");
-    let file = RecordingFile {
-        request: RecordedRequest {
-            provider: Some("openai".into()),
-            method: request.method,
-            url: String::new(),
-            endpoint: request.endpoint.clone(),
-            model: "m".into(),
-            scope: None,
-            body: request.body.clone(),
-        },
-        response: RecordedResponse {
-            status: 200,
-            is_streaming: false,
-            is_error: false,
-            body: json!({"choices": [{"message": {"role": "assistant", "content": ""}}]}),
-            stream_error: None,
-            chunk_ms: None,
-        },
-    };
+    let file = recording_of(
+        &request("empty"),
+        None,
+        json!({"choices": [{"message": {"role": "assistant", "content": ""}}]}),
+    );
     let store = Store::new(dir.path());
     let path = store.save(&"e".repeat(64), &file).expect("saved");
     let output = cli().arg("show").arg(&path).output().expect("run");
@@ -725,11 +727,7 @@ fn cli_key(endpoint: &str, body: &serde_json::Value) -> String {
 
 #[test]
 fn key_leaves_out_each_providers_volatile_fields_as_the_recorder_does() {
-    let openai = Recording::new(provider_openai::OpenAiClient::with_base_url(
-        "http://127.0.0.1:9/v1",
-        "sk-unused",
-    ));
-    let ollama = Recording::new(provider_ollama::OllamaClient::new("http://127.0.0.1:9"));
+    let (openai, ollama) = provider_recorders();
     let openai = |request: &ApiRequest| openai.hash_of(request);
     let ollama = |request: &ApiRequest| ollama.hash_of(request);
     let cases = [

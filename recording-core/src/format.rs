@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::Method;
+use crate::client::{ApiRequest, Method};
 use crate::error::Error;
 
 /// The deepest a request or response body may be nested (counting the body itself as
@@ -104,6 +104,18 @@ pub struct RecordedRequest {
     /// The body exactly as it was sent; part of the key.
     #[serde(default)]
     pub body: Value,
+}
+
+impl RecordedRequest {
+    /// The request this records, as a client sends it (method, endpoint, body), to key
+    /// it again or to send it again.
+    pub fn to_api_request(&self) -> ApiRequest {
+        ApiRequest {
+            method: self.method,
+            endpoint: self.endpoint.clone(),
+            body: self.body.clone(),
+        }
+    }
 }
 
 /// The response half of a recording.
