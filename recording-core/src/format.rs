@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::client::{ApiRequest, Method};
-use crate::error::Error;
+use crate::api::client::{ApiRequest, Method};
+use crate::api::error::Error;
 
 /// The deepest a request or response body may be nested (counting the body itself as
 /// one level) for the recorder to write it. Every reader of this project (replay,

@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
-use crate::client::ApiRequest;
+use crate::api::client::ApiRequest;
 
 /// The value whose canonical form is hashed.
 pub fn identity_value(request: &ApiRequest, scope: Option<&str>) -> Value {
@@ -224,7 +224,7 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Method;
+    use crate::api::client::Method;
     use serde_json::json;
 
     #[test]

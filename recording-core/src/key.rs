@@ -3,7 +3,7 @@
 //! tool (`inference-recorder key`, `import`) key requests through it, so a request has
 //! one key wherever it is computed.
 
-use crate::client::ApiRequest;
+use crate::api::client::ApiRequest;
 use crate::identity::request_hash;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;

@@ -14,7 +14,25 @@
 //! - [`Normalizer`]: the hook through which a provider rewrites volatile fields.
 //!
 //! Provider crates (`provider-openai`, `provider-ollama`) supply the real clients,
-//! typed APIs and normalization rules.
+//! typed APIs and normalization rules, and a [`provider::Provider`] descriptor each.
+//!
+//! The modules, in reading order; no two import each other in a circle:
+//! - `api`: the request, the response, the [`InferenceClient`] trait, the [`Error`],
+//!   the [`ReplayMiss`] report as a plain value. No I/O. (Its items are at the root.)
+//! - [`Mode`] (`mode`) and [`env`](mod@env): the five modes, and every environment
+//!   variable.
+//! - `identity`, `key`: the canonical form and SHA-256 key; [`key_of`], the one key
+//!   function every front and tool keys requests with.
+//! - [`redact`], [`pointer`](mod@pointer): secrets and redacted fields; JSON Pointers.
+//! - [`format`](mod@format), [`store`](mod@store): the file schema and the recordings
+//!   directory, with its atomic and batch writes; [`used`]: the used set behind
+//!   `inference-recorder unused`.
+//! - `recording` (the [`Recording`] decorator: builder, send, record, replay, verify),
+//!   `closest` (the closest-recording search a miss report shows), [`drift`] (verify's
+//!   comparison), [`scope`] (a test's name).
+//! - For provider authors: `normalizer` ([`Normalizer`]), [`provider`] (the descriptor
+//!   and the registry type), [`transport`] and [`timeout`] (what HTTP clients share),
+//!   [`wire`] (answers as HTTP, and the request parser both HTTP fronts use).
 //!
 //! ```
 //! use recording_core::{Mode, Recording};
@@ -28,13 +46,13 @@
 //! # Ok::<(), recording_core::Error>(())
 //! ```
 
-mod client;
+mod api;
+mod closest;
 pub mod drift;
-mod error;
+pub mod env;
 pub mod format;
 mod identity;
 mod key;
-mod miss;
 mod mode;
 mod normalizer;
 pub mod pointer;
@@ -49,15 +67,16 @@ pub mod transport;
 pub mod used;
 pub mod wire;
 
-pub use client::{
+pub use api::client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
-    TypedStream, end_at_first_error, strip_credentials, url_secrets,
+    TypedStream, end_at_first_error,
 };
-pub use error::{Error, decode};
+pub use api::error::{Error, decode};
+pub use api::miss::{Closest, ReplayMiss};
+pub use closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
 pub use format::RecordingFile;
 pub use identity::{canonical_json, identity_value, request_hash, sequence_hash};
 pub use key::key_of;
-pub use miss::{Closest, MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME, ReplayMiss};
 pub use mode::{MODE_ENV, Mode};
 pub use normalizer::{
     NoNormalization, NormalizeContext, Normalizer, fields_mut, formats_as, set_string,
@@ -66,4 +85,5 @@ pub use recording::{
     DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV,
     Recording, VOLATILE_ENV, default_dir, recordings_dir_in,
 };
+pub use redact::{strip_credentials, url_secrets};
 pub use store::Store;

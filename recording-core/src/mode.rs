@@ -1,9 +1,7 @@
-//! The five modes of the recorder and how they are read from the environment.
+//! The five modes of the recorder. How a mode is read from `TEST_INFERENCE_MODE`
+//! (`Mode::from_env`, `str::parse`) is in `env`, with every other variable.
 
 use std::fmt;
-use std::str::FromStr;
-
-use crate::error::Error;
 
 /// The environment variable that selects the [`Mode`].
 pub const MODE_ENV: &str = "TEST_INFERENCE_MODE";
@@ -23,8 +21,9 @@ pub enum Mode {
     Live,
     /// Call the server and compare the shape of its answer (fields added, removed or
     /// of another type, the number of stream chunks, the status) with the recording;
-    /// a difference is an [`Error::Drift`] listing it. Nothing is written. How a team
-    /// learns that a provider changed its API before its replay-only CI does.
+    /// a difference is an [`Error::Drift`](crate::Error::Drift) listing it. Nothing is
+    /// written. How a team learns that a provider changed its API before its
+    /// replay-only CI does.
     Verify,
 }
 
@@ -47,47 +46,6 @@ impl Mode {
             Mode::Live => "live",
             Mode::Verify => "verify",
         }
-    }
-
-    /// Reads `TEST_INFERENCE_MODE`: [`Mode::Replay`] when unset or empty, an error
-    /// listing the valid values when it names no mode.
-    pub fn from_env() -> Result<Mode, Error> {
-        match std::env::var(MODE_ENV) {
-            Ok(value) => Mode::from_setting(Some(&value)),
-            Err(std::env::VarError::NotPresent) => Ok(Mode::default()),
-            Err(std::env::VarError::NotUnicode(_)) => Err(Error::Config(format!(
-                "{MODE_ENV} is not valid UTF-8; valid values: {}",
-                valid_values()
-            ))),
-        }
-    }
-
-    /// Parses a setting the way [`Mode::from_env`] does; `None` or blank is the default.
-    pub fn from_setting(value: Option<&str>) -> Result<Mode, Error> {
-        match value.map(str::trim) {
-            None | Some("") => Ok(Mode::default()),
-            Some(value) => value.parse(),
-        }
-    }
-}
-
-fn valid_values() -> String {
-    Mode::ALL.map(Mode::as_str).join(", ")
-}
-
-impl FromStr for Mode {
-    type Err = Error;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|mode| mode.as_str().eq_ignore_ascii_case(value.trim()))
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "unknown {MODE_ENV} value {value:?}; valid values: {}",
-                    valid_values()
-                ))
-            })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::api::error::Error;
 
 /// A parsed JSON Pointer such as `/metadata/request_id` or `/messages/*/content`.
 #[derive(Debug, Clone, PartialEq, Eq)]

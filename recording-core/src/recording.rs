@@ -11,22 +11,21 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::client::{
+use crate::api::client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, RecordedBody, ResponseBody, Values,
-    strip_credentials,
 };
+use crate::api::error::Error;
+use crate::api::miss::ReplayMiss;
 use crate::drift::{Answer, drift};
-use crate::error::Error;
 use crate::format::{
     MAX_BODY_DEPTH, RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
     deeper_than, depth, dismantle,
 };
 use crate::identity::{request_hash, sequence_hash};
-use crate::miss::ReplayMiss;
 use crate::mode::Mode;
 use crate::normalizer::{NormalizeContext, Normalizer};
 use crate::pointer::Pointer;
-use crate::redact::{Secrets, default_fields};
+use crate::redact::{Secrets, default_fields, strip_credentials};
 use crate::store::Store;
 
 /// The environment variable that overrides the recordings directory.

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use crate::error::Error;
+use crate::api::error::Error;
 use crate::format::{MAX_BODY_DEPTH, RecordingFile, ReplayFile, depth};
 
 /// The name of the subdirectory that holds the recording files.

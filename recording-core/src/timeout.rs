@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::client::{ApiResponse, ResponseBody};
-use crate::error::Error;
+use crate::api::client::{ApiResponse, ResponseBody};
+use crate::api::error::Error;
 
 /// The environment variable that sets the time limit of the real transports, in
 /// seconds of silence (`600`, `2.5`); `0` or `none` for no limit.
@@ -105,7 +105,9 @@ mod tests {
     use serde_json::json;
 
     /// The chunks `stream` gives under a limit of 5 s.
-    async fn limited(stream: crate::client::ChunkStream) -> Vec<Result<serde_json::Value, Error>> {
+    async fn limited(
+        stream: crate::api::client::ChunkStream,
+    ) -> Vec<Result<serde_json::Value, Error>> {
         let response = limit(Some(Duration::from_secs(5)), async {
             Ok(ApiResponse::stream(stream))
         })

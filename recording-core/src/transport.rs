@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::api::error::Error;
 
 /// At most the first 200 characters of a body, for error messages: enough to tell a
 /// proxy's HTML page from a truncated JSON body, never a multi-kilobyte dump.

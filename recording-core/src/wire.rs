@@ -12,8 +12,8 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::client::{ApiResponse, Method, Recorded, RecordedBody, ResponseBody, paced};
-use crate::error::Error;
+use crate::api::client::{ApiResponse, Method, Recorded, RecordedBody, ResponseBody, paced};
+use crate::api::error::Error;
 
 /// An HTTP answer: status, content type and body.
 pub struct WireResponse {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, decode, decode_text};
+use crate::api::error::{Error, decode, decode_text};
 use crate::normalizer::Normalizer;
 
 /// A stream of JSON chunks, as a streaming endpoint (SSE or NDJSON) delivers them.
@@ -400,96 +400,6 @@ pub trait InferenceClient: Send + Sync {
     /// An HTTP error status with a body is [`Error::Api`]; a failure to reach the
     /// server or read its answer is [`Error::Transport`].
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error>;
-}
-
-/// `url` without what may hold a credential: the user-info (`user:password@`, also
-/// when the password holds an unencoded `/`), the query string (`?api_key=...`), the
-/// fragment, and any key-like path segment (see [`url_secrets`]), which becomes
-/// `<redacted>`. For URLs that are shown or written (recordings' `url`, `Debug`
-/// output), never for the URL a request goes to.
-///
-/// ```
-/// use recording_core::strip_credentials;
-/// assert_eq!(
-///     strip_credentials("https://me:sk-secret@api.example.com/v1?key=sk-secret"),
-///     "https://api.example.com/v1"
-/// );
-/// assert_eq!(
-///     strip_credentials("http://host/key/Zq8xY2kP9sLm4Tn7Wv1/v1"),
-///     "http://host/key/<redacted>/v1"
-/// );
-/// ```
-pub fn strip_credentials(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, url),
-    };
-    let rest = without_user_info(rest);
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path: Vec<&str> = path
-        .split('/')
-        .map(|segment| {
-            if is_key_like(segment) {
-                crate::redact::REDACTED
-            } else {
-                segment
-            }
-        })
-        .collect();
-    let path = path.join("/");
-    match scheme {
-        Some(scheme) => format!("{scheme}://{authority}{path}"),
-        None => format!("{authority}{path}"),
-    }
-}
-
-/// What follows the user-info of a URL without its scheme. A password may hold an
-/// unencoded `/` (an `OLLAMA_HOST` written by hand), so the user-info runs to the last
-/// `@` when what precedes it looks like `user:password`.
-fn without_user_info(rest: &str) -> &str {
-    let first_slash = rest.find('/').unwrap_or(rest.len());
-    match rest.rfind('@') {
-        Some(at) if at < first_slash || rest[..at].contains(':') => &rest[at + 1..],
-        _ => rest,
-    }
-}
-
-/// A path segment that looks like a key rather than a word: at least 16 characters of
-/// letters, digits, `-` and `_`, with both letters and digits.
-fn is_key_like(segment: &str) -> bool {
-    segment.len() >= 16
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && segment.bytes().any(|b| b.is_ascii_digit())
-        && segment.bytes().any(|b| b.is_ascii_alphabetic())
-}
-
-/// The credentials a URL carries: its password, its query values, its key-like path
-/// segments. Transports add them to [`InferenceClient::secrets`].
-pub fn url_secrets(url: &str) -> Vec<String> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let mut secrets = Vec::new();
-    let host_and_path = without_user_info(rest);
-    if host_and_path.len() < rest.len() {
-        let user_info = &rest[..rest.len() - host_and_path.len() - 1];
-        if let Some((_, password)) = user_info.split_once(':') {
-            secrets.push(password.to_owned());
-        }
-    }
-    let (path, query) = host_and_path.split_once('?').unwrap_or((host_and_path, ""));
-    for pair in query.split(['&', '#']) {
-        if let Some((_, value)) = pair.split_once('=') {
-            secrets.push(value.to_owned());
-        }
-    }
-    secrets.extend(
-        path.split('/')
-            .filter(|s| is_key_like(s))
-            .map(str::to_owned),
-    );
-    secrets
 }
 
 macro_rules! forward_inference_client {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::miss::ReplayMiss;
+use crate::api::miss::ReplayMiss;
 
 /// Everything a call through an [`InferenceClient`](crate::InferenceClient) can fail with.
 ///
