@@ -60,29 +60,126 @@ pub enum Answer<'a> {
     Stream(&'a [Value]),
 }
 
-/// The differences in shape between a recorded answer and a live one, each a line
-/// such as `added /usage/completion_tokens_details (object)`. Differences whose path
-/// starts with one of `harmless` are left out.
-pub fn drift(recorded: &Answer<'_>, live: &Answer<'_>, harmless: &[String]) -> Vec<String> {
+/// One difference in shape between a recorded answer and a live one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Difference {
+    /// The status changed.
+    Status {
+        /// The recorded status.
+        was: u16,
+        /// The live one.
+        now: u16,
+    },
+    /// A stream has another number of chunks.
+    Chunks {
+        /// How many were recorded.
+        was: usize,
+        /// How many came live.
+        now: usize,
+    },
+    /// A single body is now a stream.
+    BecameStream {
+        /// The recorded status.
+        status: u16,
+    },
+    /// A stream is now a single body.
+    BecameBody {
+        /// The live status.
+        status: u16,
+    },
+    /// A field (a JSON Pointer, `*` for every array index) is gone.
+    Removed {
+        /// Where.
+        path: String,
+    },
+    /// A field holds values of other JSON types.
+    Changed {
+        /// Where.
+        path: String,
+        /// The types recorded (`string`, `number or string` ...).
+        was: String,
+        /// The types now.
+        now: String,
+    },
+    /// A field is new.
+    Added {
+        /// Where.
+        path: String,
+        /// Its types.
+        types: String,
+    },
+}
+
+impl Difference {
+    /// The field it is about, if it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Difference::Removed { path }
+            | Difference::Changed { path, .. }
+            | Difference::Added { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Whether it is about `prefix` or a field below it, segment by segment: `/usage`
+    /// covers `/usage/total_tokens` but not `/usage_extra`.
+    pub fn is_under(&self, prefix: &str) -> bool {
+        let prefix = prefix.trim_end_matches('/');
+        self.path().is_some_and(|path| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Difference::Status { was, now } => write!(f, "status {was} is now {now}"),
+            Difference::Chunks { was, now } => write!(f, "{was} stream chunks are now {now}"),
+            Difference::BecameStream { status } => {
+                write!(f, "a single body (status {status}) is now a stream")
+            }
+            Difference::BecameBody { status } => {
+                write!(f, "a stream is now a single body (status {status})")
+            }
+            Difference::Removed { path } => write!(f, "removed {}", shown(path)),
+            Difference::Changed { path, was, now } => {
+                write!(f, "changed {} from {was} to {now}", shown(path))
+            }
+            Difference::Added { path, types } => write!(f, "added {} ({types})", shown(path)),
+        }
+    }
+}
+
+/// The differences in shape between a recorded answer and a live one. Differences
+/// about a field under one of `harmless` are left out.
+pub fn drift(recorded: &Answer<'_>, live: &Answer<'_>, harmless: &[String]) -> Vec<Difference> {
     let mut out = Vec::new();
     let (old, new) = match (recorded, live) {
         (Answer::Body(old_status, old), Answer::Body(new_status, new)) => {
             if old_status != new_status {
-                out.push(format!("status {old_status} is now {new_status}"));
+                out.push(Difference::Status {
+                    was: *old_status,
+                    now: *new_status,
+                });
             }
             (shape_of([*old]), shape_of([*new]))
         }
         (Answer::Stream(old), Answer::Stream(new)) => {
             if old.len() != new.len() {
-                out.push(format!("{} stream chunks are now {}", old.len(), new.len()));
+                out.push(Difference::Chunks {
+                    was: old.len(),
+                    now: new.len(),
+                });
             }
             (shape_of(old.iter()), shape_of(new.iter()))
         }
         (Answer::Body(status, _), Answer::Stream(_)) => {
-            return vec![format!("a single body (status {status}) is now a stream")];
+            return vec![Difference::BecameStream { status: *status }];
         }
         (Answer::Stream(_), Answer::Body(status, _)) => {
-            return vec![format!("a stream is now a single body (status {status})")];
+            return vec![Difference::BecameBody { status: *status }];
         }
     };
     let set = |types: &BTreeSet<&'static str>| {
@@ -93,14 +190,13 @@ pub fn drift(recorded: &Answer<'_>, live: &Answer<'_>, harmless: &[String]) -> V
     for (path, types) in &old {
         let (types, now) = (set(types), new.get(path).map(set));
         match now {
-            None if !types.is_empty() => out.push(format!("removed {}", shown(path))),
+            None if !types.is_empty() => out.push(Difference::Removed { path: path.clone() }),
             Some(now) if !types.is_empty() && !now.is_empty() && types.is_disjoint(&now) => {
-                out.push(format!(
-                    "changed {} from {} to {}",
-                    shown(path),
-                    join(&types),
-                    join(&now)
-                ));
+                out.push(Difference::Changed {
+                    path: path.clone(),
+                    was: join(&types),
+                    now: join(&now),
+                });
             }
             _ => {}
         }
@@ -108,16 +204,13 @@ pub fn drift(recorded: &Answer<'_>, live: &Answer<'_>, harmless: &[String]) -> V
     for (path, types) in &new {
         let types = set(types);
         if !old.contains_key(path) && !types.is_empty() {
-            out.push(format!("added {} ({})", shown(path), join(&types)));
+            out.push(Difference::Added {
+                path: path.clone(),
+                types: join(&types),
+            });
         }
     }
-    out.retain(|line| {
-        !harmless.iter().any(|prefix| {
-            line.split(' ')
-                .nth(1)
-                .is_some_and(|path| path.starts_with(prefix.as_str()))
-        })
-    });
+    out.retain(|difference| !harmless.iter().any(|prefix| difference.is_under(prefix)));
     out
 }
 
@@ -140,7 +233,10 @@ mod tests {
         let same = json!({"id": "b", "choices": [{"text": "y"}, {"text": "z"}], "usage": {"n": 7}, "opt": "set"});
         assert!(drift(&Answer::Body(200, &old), &Answer::Body(200, &same), &[]).is_empty());
         let new = json!({"id": 5, "choices": [{"text": "x", "logprobs": {}}]});
-        let found = drift(&Answer::Body(200, &old), &Answer::Body(400, &new), &[]);
+        let found: Vec<String> = drift(&Answer::Body(200, &old), &Answer::Body(400, &new), &[])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             found,
             [
@@ -158,8 +254,31 @@ mod tests {
             &harmless,
         );
         assert!(
-            !found.iter().any(|line| line.contains("/usage")),
+            !found.iter().any(|d| d.to_string().contains("/usage")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_harmless_path_covers_its_fields_and_no_other_name() {
+        let old = json!({"usage": {"n": 1}, "usage_extra": 1, "a b": 1});
+        let new = json!({"usage": {"n": "x"}, "usage_extra": "x", "a b": "x"});
+        let changed = |harmless: &[&str]| -> Vec<String> {
+            let harmless: Vec<String> = harmless.iter().map(|h| (*h).to_owned()).collect();
+            drift(
+                &Answer::Body(200, &old),
+                &Answer::Body(200, &new),
+                &harmless,
+            )
+            .iter()
+            .filter_map(|d| d.path().map(str::to_owned))
+            .collect()
+        };
+        assert_eq!(changed(&[]), ["/a b", "/usage/n", "/usage_extra"]);
+        // `/usage` is a segment: it hides `/usage/n`, never `/usage_extra`.
+        assert_eq!(changed(&["/usage"]), ["/a b", "/usage_extra"]);
+        // A field whose name has a space is matched too (the text lines of old split
+        // at spaces, so it never was).
+        assert_eq!(changed(&["/a b"]), ["/usage/n", "/usage_extra"]);
     }
 }

@@ -560,7 +560,10 @@ impl<C: InferenceClient> Recording<C> {
                 );
                 return match differences.is_empty() {
                     true => Err(Error::api(status, body)),
-                    false => Err(Error::Drift { path, differences }),
+                    false => Err(Error::Drift {
+                        path,
+                        differences: differences.iter().map(ToString::to_string).collect(),
+                    }),
                 };
             }
             Err(other) => return Err(other),
@@ -575,7 +578,10 @@ impl<C: InferenceClient> Recording<C> {
             &self.harmless_drift,
         );
         if !differences.is_empty() {
-            return Err(Error::Drift { path, differences });
+            return Err(Error::Drift {
+                path,
+                differences: differences.iter().map(ToString::to_string).collect(),
+            });
         }
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "verified", "no drift");
         Ok(match live {
