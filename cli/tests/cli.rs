@@ -3,13 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use assert_cmd::Command;
 use recording_core::format::{RecordedRequest, RecordedResponse, RecordingFile};
 use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Mode, NoNormalization, Normalizer, Recording,
-    Store,
+    ApiRequest, ApiResponse, Error, InferenceClient, Mode, Recording, Store, client_fn,
 };
 use serde_json::json;
 
@@ -22,19 +20,10 @@ fn fixtures() -> PathBuf {
 }
 
 /// Replay only: the suite below never reaches a server.
-struct Unreachable;
-
-#[async_trait::async_trait]
-impl InferenceClient for Unreachable {
-    fn provider(&self) -> &str {
-        "openai"
-    }
-    fn normalizer(&self) -> Arc<dyn Normalizer> {
-        Arc::new(NoNormalization)
-    }
-    async fn send(&self, _: ApiRequest) -> Result<ApiResponse, Error> {
-        Err(Error::Transport("unreachable".into()))
-    }
+fn unreachable() -> impl InferenceClient {
+    client_fn("openai", |_| async {
+        Err::<ApiResponse, _>(Error::Transport("unreachable".into()))
+    })
 }
 
 fn request(test: &str) -> ApiRequest {
@@ -51,7 +40,7 @@ fn record(dir: &Path, test: &str) -> PathBuf {
 fn record_in_scope(dir: &Path, test: &str, scope: Option<&str>) -> PathBuf {
     let request = request(test);
     let answer = json!({"choices": [{"message": {"content": format!("answer to {test}")}}]});
-    let mut recorder = Recording::new(Unreachable);
+    let mut recorder = Recording::new(unreachable());
     if let Some(scope) = scope {
         recorder = recorder.scope(scope);
     }
@@ -98,7 +87,7 @@ async fn suite_test(name: &str) {
     if std::env::var("SUITE_WITHOUT").is_ok_and(|removed| removed == name) {
         return;
     }
-    Recording::new(Unreachable)
+    Recording::new(unreachable())
         .mode(Mode::Replay)
         .dir(dir)
         .send(request(name))
@@ -768,7 +757,7 @@ fn key_leaves_out_each_providers_volatile_fields_as_the_recorder_does() {
 fn key_prints_the_key_a_recorder_gives_the_request() {
     let dir = tempfile::tempdir().expect("tempdir");
     let request = request("a");
-    let expected = Recording::new(Unreachable).hash_of(&request);
+    let expected = Recording::new(unreachable()).hash_of(&request);
     let file = dir.path().join("request.json");
     fs::write(
         &file,
@@ -781,7 +770,7 @@ fn key_prints_the_key_a_recorder_gives_the_request() {
         .assert()
         .success()
         .stdout(format!("{expected}\n"));
-    let scoped = Recording::new(Unreachable)
+    let scoped = Recording::new(unreachable())
         .scope("tests::chat")
         .hash_of(&request);
     cli()

@@ -71,6 +71,7 @@ pub use api::client::{
     ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
     TypedStream, end_at_first_error,
 };
+pub use api::client_fn::{ClientFn, client_fn};
 pub use api::error::{Error, decode};
 pub use api::miss::{Closest, ReplayMiss};
 pub use closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};

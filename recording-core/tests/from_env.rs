@@ -3,31 +3,18 @@
 
 use std::process::Command;
 
-use recording_core::{Error, NoNormalization, Normalizer, Recording};
+use recording_core::{Recording, client_fn};
 
-struct Unused;
-
-#[async_trait::async_trait]
-impl recording_core::InferenceClient for Unused {
-    fn provider(&self) -> &str {
-        "test"
-    }
-    fn normalizer(&self) -> std::sync::Arc<dyn Normalizer> {
-        std::sync::Arc::new(NoNormalization)
-    }
-    async fn send(
-        &self,
-        _: recording_core::ApiRequest,
-    ) -> Result<recording_core::ApiResponse, Error> {
-        unreachable!("never called")
-    }
+/// Never called: these tests only build recorders.
+fn unused() -> impl recording_core::InferenceClient {
+    client_fn("test", |_| async { unreachable!("never called") })
 }
 
 /// Prints what `from_env` made of this process's environment. Run only as a child.
 #[test]
 #[ignore = "a probe: run by the other tests of this file in a child process"]
 fn probe() {
-    match Recording::from_env(Unused) {
+    match Recording::from_env(unused()) {
         Ok(client) => println!(
             "PROBE mode={} dir={}",
             client.current_mode(),
@@ -104,7 +91,7 @@ fn an_unknown_mode_is_an_error_listing_the_valid_values() {
 fn settings_probe() {
     use recording_core::{ApiRequest, timeout};
     use serde_json::json;
-    let client = match Recording::from_env(Unused) {
+    let client = match Recording::from_env(unused()) {
         Ok(client) => client,
         Err(err) => return println!("PROBE error={err}"),
     };

@@ -3,25 +3,14 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Mode, NoNormalization, Normalizer, Recording,
-};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Mode, Recording, client_fn};
 use serde_json::json;
 
-struct Echo;
-
-#[async_trait]
-impl InferenceClient for Echo {
-    fn provider(&self) -> &str {
-        "test"
-    }
-    fn normalizer(&self) -> Arc<dyn Normalizer> {
-        Arc::new(NoNormalization)
-    }
-    async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        Ok(ApiResponse::json(request.body))
-    }
+/// Answers every request with its own body.
+fn echo() -> impl InferenceClient {
+    client_fn("test", |request: ApiRequest| async move {
+        Ok::<_, Error>(ApiResponse::json(request.body))
+    })
 }
 
 #[derive(Clone, Default)]
@@ -50,13 +39,13 @@ async fn each_call_logs_mode_hash_and_outcome() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let request = ApiRequest::post("/v1/embeddings", json!({"model": "m", "input": "x"}));
-    let recorder = Recording::new(Echo)
+    let recorder = Recording::new(echo())
         .mode(Mode::RecordIfMissing)
         .dir(dir.path());
     let hash = recorder.hash_of(&request);
     recorder.send(request.clone()).await.expect("recorded");
     recorder.send(request.clone()).await.expect("replayed");
-    let replay = Recording::new(Echo).dir(dir.path());
+    let replay = Recording::new(echo()).dir(dir.path());
     let other = ApiRequest::post("/v1/embeddings", json!({"model": "m", "input": "y"}));
     replay.send(other).await.expect_err("miss");
 

@@ -4,5 +4,6 @@
 //! closest recording that fills it in is the recorder's, in `closest`).
 
 pub(crate) mod client;
+pub(crate) mod client_fn;
 pub(crate) mod error;
 pub(crate) mod miss;
