@@ -124,22 +124,10 @@ pub fn store_recording<C: InferenceClient>(
     body: Value,
 ) {
     let file = RecordingFile {
-        request: RecordedRequest {
-            provider: Some(provider_openai::PROVIDER.into()),
-            method: request.method,
-            url: String::new(),
-            endpoint: request.endpoint.clone(),
-            model: request.model().to_owned(),
-            scope: None,
-            body: request.body.clone(),
-        },
-        response: RecordedResponse {
-            status: 200,
-            is_streaming,
-            is_error: false,
-            body,
-            stream_error: None,
-            chunk_ms: None,
+        request: RecordedRequest::of(provider_openai::PROVIDER, request),
+        response: match is_streaming {
+            true => RecordedResponse::stream(body),
+            false => RecordedResponse::body(body),
         },
     };
     Store::new(dir)

@@ -58,22 +58,10 @@ fn recording_of(
 ) -> RecordingFile {
     RecordingFile {
         request: RecordedRequest {
-            provider: Some("openai".into()),
-            method: request.method,
-            url: String::new(),
-            endpoint: request.endpoint.clone(),
-            model: "m".into(),
             scope: scope.map(str::to_owned),
-            body: request.body.clone(),
+            ..RecordedRequest::of("openai", request)
         },
-        response: RecordedResponse {
-            status: 200,
-            is_streaming: false,
-            is_error: false,
-            body: answer,
-            stream_error: None,
-            chunk_ms: None,
-        },
+        response: RecordedResponse::body(answer),
     }
 }
 

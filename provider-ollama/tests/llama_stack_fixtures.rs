@@ -41,15 +41,7 @@ fn replaying(
         .mode(Mode::Replay)
         .dir(dir.path());
     let mut file = fixture(fixture_name);
-    file.request = RecordedRequest {
-        provider: Some("ollama".into()),
-        method: request.method,
-        url: String::new(),
-        endpoint: request.endpoint.clone(),
-        model: request.model().to_owned(),
-        scope: None,
-        body: request.body.clone(),
-    };
+    file.request = RecordedRequest::of("ollama", &request);
     Store::new(dir.path())
         .save(&client.hash_of(&request), &file)
         .expect("save");

@@ -45,15 +45,7 @@ fn replaying(
     .mode(Mode::Replay)
     .dir(dir.path());
     let mut file = fixture(fixture_name);
-    file.request = RecordedRequest {
-        provider: Some("openai".into()),
-        method: request.method,
-        url: String::new(),
-        endpoint: request.endpoint.clone(),
-        model: request.model().to_owned(),
-        scope: None,
-        body: request.body.clone(),
-    };
+    file.request = RecordedRequest::of("openai", &request);
     recording_core::Store::new(dir.path())
         .save(&client.hash_of(&request), &file)
         .expect("save");

@@ -107,6 +107,20 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The record of `request` made through `provider`: its method, endpoint, model
+    /// and body, no scope, no URL (set the fields for those).
+    pub fn of(provider: &str, request: &ApiRequest) -> RecordedRequest {
+        RecordedRequest {
+            provider: Some(provider.to_owned()),
+            method: request.method,
+            url: String::new(),
+            endpoint: request.endpoint.clone(),
+            model: request.model().to_owned(),
+            scope: None,
+            body: request.body.clone(),
+        }
+    }
+
     /// The request this records, as a client sends it (method, endpoint, body), to key
     /// it again or to send it again.
     pub fn to_api_request(&self) -> ApiRequest {
@@ -140,6 +154,28 @@ pub struct RecordedResponse {
     /// can keep the gaps (`TEST_INFERENCE_PACE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_ms: Option<Vec<u64>>,
+}
+
+impl RecordedResponse {
+    /// A 200 answer with one JSON body.
+    pub fn body(body: Value) -> RecordedResponse {
+        RecordedResponse {
+            status: 200,
+            is_streaming: false,
+            is_error: false,
+            body,
+            stream_error: None,
+            chunk_ms: None,
+        }
+    }
+
+    /// A 200 stream whose chunks are the items of `chunks` (an array).
+    pub fn stream(chunks: Value) -> RecordedResponse {
+        RecordedResponse {
+            is_streaming: true,
+            ..RecordedResponse::body(chunks)
+        }
+    }
 }
 
 /// An API error that ended a stream.

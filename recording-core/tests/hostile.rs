@@ -21,23 +21,8 @@ fn nested(levels: usize) -> Value {
 
 fn file_for(request: &ApiRequest, body: Value) -> RecordingFile {
     RecordingFile {
-        request: RecordedRequest {
-            provider: Some("test".into()),
-            method: request.method,
-            url: String::new(),
-            endpoint: request.endpoint.clone(),
-            model: request.model().to_owned(),
-            scope: None,
-            body: request.body.clone(),
-        },
-        response: RecordedResponse {
-            status: 200,
-            is_streaming: false,
-            is_error: false,
-            body,
-            stream_error: None,
-            chunk_ms: None,
-        },
+        request: RecordedRequest::of("test", request),
+        response: RecordedResponse::body(body),
     }
 }
 

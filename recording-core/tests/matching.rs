@@ -155,22 +155,10 @@ fn timed_stream(dir: &std::path::Path) -> (Recording<Scripted>, ApiRequest) {
     );
     let client = Recording::new(Scripted::new(Reply::TransportError)).dir(dir);
     let file = RecordingFile {
-        request: RecordedRequest {
-            provider: Some("test".into()),
-            method: request.method,
-            url: String::new(),
-            endpoint: request.endpoint.clone(),
-            model: "m".into(),
-            scope: None,
-            body: request.body.clone(),
-        },
+        request: RecordedRequest::of("test", &request),
         response: RecordedResponse {
-            status: 200,
-            is_streaming: true,
-            is_error: false,
-            body: json!([{"n": 0}, {"n": 1}, {"n": 2}]),
-            stream_error: None,
             chunk_ms: Some(vec![100, 300, 600]),
+            ..RecordedResponse::stream(json!([{"n": 0}, {"n": 1}, {"n": 2}]))
         },
     };
     Store::new(dir)
