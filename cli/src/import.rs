@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// The arguments of `import`.
 #[derive(clap::Args)]
-pub struct Import {
+pub(crate) struct Import {
     #[command(subcommand)]
     from: From,
 }
@@ -43,7 +43,7 @@ enum Placed {
     Unplaced(String),
 }
 
-pub fn import(args: Import) -> Result<u8, String> {
+pub(crate) fn import(args: Import) -> Result<u8, String> {
     let From::LlamaStack { source, into } = args.from;
     let into = crate::recordings_dir(into)?;
     let store = Store::new(&into);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// The arguments of `key`.
 #[derive(clap::Args)]
-pub struct Key {
+pub(crate) struct Key {
     /// A JSON file `{"method": "POST", "endpoint": "/v1/chat/completions", "body":
     /// {...}, "scope": "...", "provider": "openai"}` (method defaults to POST; body to
     /// null; scope to none; provider to the endpoint's: /api/* is Ollama); `-` reads it
@@ -35,7 +35,7 @@ fn post() -> Method {
     Method::Post
 }
 
-pub fn key(args: Key) -> Result<u8, String> {
+pub(crate) fn key(args: Key) -> Result<u8, String> {
     let text = if args.request.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()

@@ -9,7 +9,7 @@ use recording_server::RecordingServer;
 
 /// The arguments of `serve`.
 #[derive(clap::Args)]
-pub struct Serve {
+pub(crate) struct Serve {
     /// replay, record-if-missing, record, live or verify [default: TEST_INFERENCE_MODE,
     /// else replay]
     #[arg(long)]
@@ -44,7 +44,7 @@ pub struct Serve {
 }
 
 /// Serves until SIGINT or SIGTERM.
-pub async fn serve(args: Serve) -> Result<(), String> {
+pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     let mut recorder = Recording::from_env(()).map_err(|err| err.to_string())?;
     if let Some(mode) = args.mode {
         recorder = recorder.mode(mode.parse::<Mode>().map_err(|err| err.to_string())?);

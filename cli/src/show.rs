@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// The arguments of `show`.
 #[derive(clap::Args)]
-pub struct Show {
+pub(crate) struct Show {
     /// Recording files, or keys in the recordings directory: the whole 64 hex digits or
     /// a unique start of them (the 12 that `serve` logs).
     #[arg(required = true, value_name = "FILE|KEY")]
@@ -27,7 +27,7 @@ const MIN_PREFIX: usize = 4;
 
 /// Shows each recording named, a blank line between them; exit 2 when any cannot be
 /// shown (after showing the others).
-pub fn show(args: Show) -> Result<u8, String> {
+pub(crate) fn show(args: Show) -> Result<u8, String> {
     let mut dir = None;
     let mut failed = false;
     for (index, wanted) in args.recordings.iter().enumerate() {

@@ -17,7 +17,7 @@ use recording_core::used::UsedSet;
 
 /// The arguments of `unused`.
 #[derive(clap::Args)]
-pub struct Unused {
+pub(crate) struct Unused {
     /// The recordings directory [default: TEST_RECORDING_DIR, else recordings/ or
     /// tests/recordings/ under the current directory]
     #[arg(long)]
@@ -33,7 +33,7 @@ pub struct Unused {
 
 /// The arguments of `prune`.
 #[derive(clap::Args)]
-pub struct Prune {
+pub(crate) struct Prune {
     /// The recordings directory [default: as for `unused`]
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -120,7 +120,7 @@ fn print(orphans: &[Orphan], verb: &str) {
 }
 
 /// `unused`: lists the orphans; exit 1 when there are any (a CI guard).
-pub fn unused(args: Unused) -> Result<u8, String> {
+pub(crate) fn unused(args: Unused) -> Result<u8, String> {
     let dir = crate::recordings_dir(args.dir)?;
     if args.reset {
         UsedSet::clear(&dir).map_err(|err| format!("cannot reset {}: {err}", dir.display()))?;
@@ -138,7 +138,7 @@ pub fn unused(args: Unused) -> Result<u8, String> {
 }
 
 /// `prune`: deletes the orphans (or lists them, with `--dry-run`).
-pub fn prune(args: Prune) -> Result<u8, String> {
+pub(crate) fn prune(args: Prune) -> Result<u8, String> {
     let dir = crate::recordings_dir(args.dir)?;
     let orphans = orphans(&dir, &args.used_from)?;
     if args.dry_run {

@@ -2,6 +2,7 @@
 //! so a fake inner client shows exactly what the recorder does with each answer.
 
 #![allow(dead_code)] // Each test file uses its own part of it.
+#![allow(unreachable_pub)] // Shared by the test binaries that `mod support;` it.
 
 use std::fs;
 use std::path::Path;
