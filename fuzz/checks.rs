@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use recording_core::format::{RecordedResponse, Replayed, detect_format, raw_bodies_mut};
-use recording_core::{ApiRequest, RecordingFile, canonical_json, request_hash};
+use recording_core::key::canonical_json;
+use recording_core::{ApiRequest, RecordingFile, request_hash};
 use serde_json::Value;
 
 /// Any bytes as a recording file, in either format: a clear error or a recording,

@@ -24,7 +24,8 @@ fn canonicalize_and_hash(bencher: Bencher, bytes: usize) {
 fn hash_floor(bencher: Bencher, bytes: usize) {
     use sha2::{Digest, Sha256};
     let request = chat_request(bytes);
-    let canonical = recording_core::canonical_json(&recording_core::identity_value(&request, None));
+    let canonical =
+        recording_core::key::canonical_json(&recording_core::key::identity_value(&request, None));
     bencher
         .counter(BytesCount::new(canonical.len()))
         .bench(|| Sha256::digest(black_box(canonical.as_bytes())));

@@ -75,11 +75,11 @@ pub(crate) fn recordings_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(dir) = dir {
         return Ok(dir);
     }
-    if let Some(dir) = std::env::var_os(recording_core::DIR_ENV).filter(|d| !d.is_empty()) {
+    if let Some(dir) = std::env::var_os(recording_core::env::DIR_ENV).filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
     let cwd = std::env::current_dir().map_err(|err| format!("no current directory: {err}"))?;
-    Ok(recording_core::recordings_dir_in(&cwd))
+    Ok(recording_core::env::recordings_dir_in(&cwd))
 }
 
 #[tokio::main]

@@ -234,7 +234,7 @@ pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
     use std::io::IsTerminal;
     let paths = if paths.is_empty() {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let default = recording_core::recordings_dir_in(&cwd);
+        let default = recording_core::env::recordings_dir_in(&cwd);
         if !default.is_dir() {
             eprintln!(
                 "Error: no path given, and neither recordings/ nor tests/recordings/ is a directory here; name the recordings"

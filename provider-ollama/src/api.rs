@@ -9,7 +9,8 @@ use ollama_rs::generation::embeddings::GenerateEmbeddingsResponse;
 use ollama_rs::generation::embeddings::request::GenerateEmbeddingsRequest;
 use ollama_rs::models::pull::PullModelStatus;
 use ollama_rs::models::{LocalModel, ModelInfo};
-use recording_core::{ApiRequest, Error, InferenceClient, TypedStream, decode};
+use recording_core::transport::decode;
+use recording_core::{ApiRequest, Error, InferenceClient, TypedStream};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

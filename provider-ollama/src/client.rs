@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{json_or_text, snippet};
-use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
-};
+use recording_core::transport::{end_at_first_error, json_or_text, snippet};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use serde_json::Value;
 
 use crate::normalize::OllamaNormalizer;
@@ -82,7 +80,10 @@ impl fmt::Debug for OllamaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The host may carry `user:password@`.
         f.debug_struct("OllamaClient")
-            .field("url", &recording_core::strip_credentials(&self.base))
+            .field(
+                "url",
+                &recording_core::redact::strip_credentials(&self.base),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -118,12 +119,12 @@ impl InferenceClient for OllamaClient {
     }
 
     fn base_url(&self) -> Option<String> {
-        Some(recording_core::strip_credentials(&self.base))
+        Some(recording_core::redact::strip_credentials(&self.base))
     }
 
     /// The password and query values of the host URL.
     fn secrets(&self) -> Vec<String> {
-        recording_core::url_secrets(&self.base)
+        recording_core::redact::url_secrets(&self.base)
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {

@@ -1,6 +1,7 @@
 //! Normalization rules for Ollama-style bodies.
 
-use recording_core::{NormalizeContext, Normalizer, fields_mut, set_string};
+use recording_core::normalizer::{fields_mut, set_string};
+use recording_core::{NormalizeContext, Normalizer};
 use serde_json::Value;
 
 /// The fixed timestamp every `created_at` becomes.

@@ -10,7 +10,8 @@ use async_openai::types::embeddings::{
 use async_openai::types::models::ListModelResponse;
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 use async_trait::async_trait;
-use recording_core::{ApiRequest, Error, InferenceClient, TypedStream, decode};
+use recording_core::transport::decode;
+use recording_core::{ApiRequest, Error, InferenceClient, TypedStream};
 use serde_json::{Value, json};
 
 /// Typed OpenAI calls, available on every [`InferenceClient`]: on [`OpenAiClient`]

@@ -9,10 +9,8 @@ use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{json_or_text, snippet};
-use recording_core::{
-    ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer, end_at_first_error,
-};
+use recording_core::transport::{end_at_first_error, json_or_text, snippet};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -76,7 +74,7 @@ impl OpenAiClient {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let mut secrets = recording_core::url_secrets(config.api_base());
+        let mut secrets = recording_core::redact::url_secrets(config.api_base());
         secrets.extend(query.iter().map(|(_, value)| value.clone()));
         secrets.push(key.clone());
         let (headers, invalid) = headers_of(&config, &key);
@@ -136,7 +134,7 @@ impl OpenAiClient {
     /// A client that sends to `base` with exactly `headers`: what an app's own
     /// async-openai client put on its request, for the HTTP service to forward.
     pub(crate) fn forwarding(http: reqwest::Client, base: String, headers: HeaderMap) -> Self {
-        let mut secrets = recording_core::url_secrets(&base);
+        let mut secrets = recording_core::redact::url_secrets(&base);
         // The token of `Authorization: Bearer <key>`, and any other credential header.
         for (name, value) in &headers {
             let credential = name == reqwest::header::AUTHORIZATION
@@ -240,7 +238,7 @@ impl fmt::Debug for OpenAiClient {
         f.debug_struct("OpenAiClient")
             .field(
                 "base_url",
-                &recording_core::strip_credentials(self.api_base()),
+                &recording_core::redact::strip_credentials(self.api_base()),
             )
             .finish_non_exhaustive()
     }
@@ -259,7 +257,7 @@ impl InferenceClient for OpenAiClient {
     /// The server root: the base URL without its `/v1`, so that root + endpoint is the
     /// URL the request went to.
     fn base_url(&self) -> Option<String> {
-        let base = recording_core::strip_credentials(self.api_base());
+        let base = recording_core::redact::strip_credentials(self.api_base());
         Some(root(&base).to_owned())
     }
 

@@ -1,6 +1,7 @@
 //! Normalization rules for OpenAI-style bodies.
 
-use recording_core::{NormalizeContext, Normalizer, fields_mut, formats_as, set_string};
+use recording_core::normalizer::{fields_mut, formats_as, set_string};
+use recording_core::{NormalizeContext, Normalizer};
 use serde_json::{Map, Value};
 
 /// The OpenAI-style rules, applied to a body or to one stream chunk:

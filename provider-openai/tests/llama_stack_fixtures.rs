@@ -13,8 +13,9 @@ use provider_openai::types::completions::CreateCompletionRequestArgs;
 use provider_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use provider_openai::{OpenAiApi, OpenAiClient, OpenAiNormalizer};
 use recording_core::format::RecordedRequest;
+use recording_core::transport::decode;
 use recording_core::{
-    ApiRequest, Error, Mode, NormalizeContext, Normalizer, Recording, RecordingFile, decode,
+    ApiRequest, Error, Mode, NormalizeContext, Normalizer, Recording, RecordingFile,
 };
 use serde_json::Value;
 

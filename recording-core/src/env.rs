@@ -1,5 +1,6 @@
-//! Every environment variable the recorder reads, in one place, and how the mode is
-//! read from `TEST_INFERENCE_MODE`. Unset or blank, each changes nothing.
+//! Every environment variable the recorder reads and the default recordings
+//! directory, in one place, and how the mode is read from `TEST_INFERENCE_MODE`.
+//! Unset or blank, each changes nothing.
 
 use std::str::FromStr;
 
@@ -8,7 +9,8 @@ use crate::mode::Mode;
 
 pub use crate::mode::MODE_ENV;
 pub use crate::recording::{
-    DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, VOLATILE_ENV,
+    DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, VOLATILE_ENV, default_dir,
+    recordings_dir_in,
 };
 pub use crate::timeout::TIMEOUT_ENV;
 pub use crate::used::TRACK_ENV;

@@ -587,7 +587,7 @@ pub fn response_bodies_mut(response: &mut Value) -> Vec<&mut Value> {
         return Vec::new();
     };
     let [is_error, is_streaming, body] =
-        crate::fields_mut(response, ["is_error", "is_streaming", "body"]);
+        crate::normalizer::fields_mut(response, ["is_error", "is_streaming", "body"]);
     let flag = |value: Option<&mut Value>| value.and_then(|v| v.as_bool()) == Some(true);
     if flag(is_error) {
         return Vec::new();

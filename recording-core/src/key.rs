@@ -4,7 +4,7 @@
 //! one key wherever it is computed.
 
 use crate::api::client::ApiRequest;
-use crate::identity::request_hash;
+pub use crate::identity::{canonical_json, identity_value, request_hash, sequence_hash};
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, redact_request};

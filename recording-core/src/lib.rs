@@ -52,9 +52,9 @@ pub mod drift;
 pub mod env;
 pub mod format;
 mod identity;
-mod key;
+pub mod key;
 mod mode;
-mod normalizer;
+pub mod normalizer;
 pub mod pointer;
 pub mod provider;
 mod recording;
@@ -67,24 +67,25 @@ pub mod transport;
 pub mod used;
 pub mod wire;
 
-pub use api::client::{
-    ApiRequest, ApiResponse, ChunkStream, InferenceClient, Method, RecordedBody, ResponseBody,
-    TypedStream, end_at_first_error,
-};
+// What a test author uses; other audiences have a module each: `env` (every
+// environment variable and default directory), `key` (request identity), `normalizer`
+// and `transport` (provider authors), `wire` (HTTP fronts), `limits`.
+pub use api::client::{ApiRequest, ApiResponse, InferenceClient, Method, TypedStream};
 pub use api::client_fn::{ClientFn, client_fn};
-pub use api::error::{Error, decode};
+pub use api::error::Error;
 pub use api::miss::{Closest, ReplayMiss};
-pub use closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
 pub use format::RecordingFile;
-pub use identity::{canonical_json, identity_value, request_hash, sequence_hash};
+pub use identity::request_hash;
 pub use key::key_of;
-pub use mode::{MODE_ENV, Mode};
-pub use normalizer::{
-    NoNormalization, NormalizeContext, Normalizer, fields_mut, formats_as, set_string,
-};
-pub use recording::{
-    DIR_ENV, DRAIN_CHUNKS, DRAIN_TIME, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV,
-    Recording, VOLATILE_ENV, default_dir, recordings_dir_in,
-};
-pub use redact::{strip_credentials, url_secrets};
+pub use mode::Mode;
+pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
+pub use recording::Recording;
 pub use store::Store;
+
+/// The recorder's fixed limits: how far a miss report searches, how long a dropped
+/// stream is read on to be recorded, how deep a body may nest.
+pub mod limits {
+    pub use crate::closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
+    pub use crate::format::MAX_BODY_DEPTH;
+    pub use crate::recording::{DRAIN_CHUNKS, DRAIN_TIME};
+}

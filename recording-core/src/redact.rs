@@ -181,7 +181,7 @@ pub fn default_fields() -> Arc<[Pointer]> {
 /// output), never for the URL a request goes to.
 ///
 /// ```
-/// use recording_core::strip_credentials;
+/// use recording_core::redact::strip_credentials;
 /// assert_eq!(
 ///     strip_credentials("https://me:sk-secret@api.example.com/v1?key=sk-secret"),
 ///     "https://api.example.com/v1"

@@ -4,6 +4,9 @@ use serde_json::Value;
 
 use crate::api::error::Error;
 
+pub use crate::api::client::{ChunkStream, RecordedBody, ResponseBody, end_at_first_error};
+pub use crate::api::error::decode;
+
 /// At most the first 200 characters of a body, for error messages: enough to tell a
 /// proxy's HTML page from a truncated JSON body, never a multi-kilobyte dump.
 pub fn snippet(bytes: &[u8]) -> String {

@@ -192,7 +192,7 @@ async fn a_miss_reads_only_the_request_of_each_recording_and_stops_at_its_limit(
     );
 
     // Past the file limit, the report says it stopped looking.
-    for n in 0..recording_core::MISS_SEARCH_FILES {
+    for n in 0..recording_core::limits::MISS_SEARCH_FILES {
         let request = ApiRequest::post("/v1/embeddings", json!({"n": n}));
         store
             .save(&client.hash_of(&request), &file_for(&request, json!({})))

@@ -4,7 +4,8 @@
 //! reference RFC 8785 implementation.
 
 use proptest::prelude::*;
-use recording_core::{ApiRequest, Method, canonical_json, request_hash};
+use recording_core::key::canonical_json;
+use recording_core::{ApiRequest, Method, request_hash};
 use serde_json::{Map, Number, Value};
 
 /// Integers ECMAScript holds exactly: beyond 2^53, RFC 8785 itself makes neighbours
