@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{end_at_first_error, json_or_text, snippet};
+use recording_core::transport::{api_error, end_at_first_error, json_body, snippet};
 use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use serde_json::Value;
 
@@ -146,20 +146,17 @@ impl OllamaClient {
             Method::Post => self.http.post(url),
             Method::Delete => self.http.delete(url),
         };
-        let builder = if request.body.is_null() {
-            builder
-        } else {
-            let bytes = serde_json::to_vec(&request.body)
-                .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))?;
-            builder
+        let builder = match json_body(&request.body)? {
+            None => builder,
+            Some(bytes) => builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes)
+                .body(bytes),
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(Error::api(status.as_u16(), json_or_text(&bytes)));
+            return Err(api_error(status.as_u16(), &bytes));
         }
         let content_type = response
             .headers()

@@ -9,7 +9,7 @@ use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{end_at_first_error, json_or_text, snippet};
+use recording_core::transport::{api_error, end_at_first_error, json_body, snippet};
 use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
@@ -286,20 +286,17 @@ impl OpenAiClient {
         }
         .headers(self.headers.clone())
         .query(&self.query);
-        let builder = if request.body.is_null() {
-            builder
-        } else {
-            let bytes = serde_json::to_vec(&request.body)
-                .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))?;
-            builder
+        let builder = match json_body(&request.body)? {
+            None => builder,
+            Some(bytes) => builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes)
+                .body(bytes),
         };
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(Error::api(status.as_u16(), json_or_text(&bytes)));
+            return Err(api_error(status.as_u16(), &bytes));
         }
         let content_type = response
             .headers()

@@ -17,6 +17,23 @@ pub fn snippet(bytes: &[u8]) -> String {
     }
 }
 
+/// The bytes of a request body as a transport sends them, with the JSON content type;
+/// `None` for a request without a body (`null`, as a GET).
+pub fn json_body(body: &Value) -> Result<Option<Vec<u8>>, Error> {
+    if body.is_null() {
+        return Ok(None);
+    }
+    serde_json::to_vec(body)
+        .map(Some)
+        .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
+}
+
+/// An answer with a status other than 2xx, as the [`Error::Api`] every transport
+/// reports: its body as JSON, or as a string when it is not JSON.
+pub fn api_error(status: u16, body: &[u8]) -> Error {
+    Error::api(status, json_or_text(body))
+}
+
 /// An error body as JSON, or as a JSON string when it is not JSON (an HTML page).
 pub fn json_or_text(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
