@@ -8,7 +8,7 @@ use crate::api::error::Error;
 use crate::mode::Mode;
 
 pub use crate::mode::MODE_ENV;
-pub use crate::recording::{
+pub use crate::recorder::{
     DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, VOLATILE_ENV, default_dir,
     recordings_dir_in,
 };

@@ -27,9 +27,10 @@
 //! - [`format`](mod@format), [`store`](mod@store): the file schema and the recordings
 //!   directory, with its atomic and batch writes; [`used`]: the used set behind
 //!   `inference-recorder unused`.
-//! - `recording` (the [`Recording`] decorator: builder, send, record, replay, verify),
-//!   `closest` (the closest-recording search a miss report shows), [`drift`] (verify's
-//!   comparison), [`scope`] (a test's name).
+//! - `recorder/`: the [`Recording`] decorator (builder, environment, keying, replay),
+//!   with `record`, `stream` (the tee that records a stream as it passes), `verify` and
+//!   `closest` (the search a miss report shows); [`drift`] (verify's comparison),
+//!   [`scope`] (a test's name).
 //! - For provider authors: `normalizer` ([`Normalizer`]), [`provider`] (the descriptor
 //!   and the registry type), [`transport`] and [`timeout`] (what HTTP clients share),
 //!   [`wire`] (answers as HTTP, and the request parser both HTTP fronts use).
@@ -47,7 +48,6 @@
 //! ```
 
 mod api;
-mod closest;
 pub mod drift;
 pub mod env;
 pub mod format;
@@ -57,7 +57,7 @@ mod mode;
 pub mod normalizer;
 pub mod pointer;
 pub mod provider;
-mod recording;
+mod recorder;
 pub mod redact;
 #[doc(hidden)]
 pub mod scope;
@@ -79,13 +79,13 @@ pub use identity::request_hash;
 pub use key::key_of;
 pub use mode::Mode;
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
-pub use recording::Recording;
+pub use recorder::Recording;
 pub use store::Store;
 
 /// The recorder's fixed limits: how far a miss report searches, how long a dropped
 /// stream is read on to be recorded, how deep a body may nest.
 pub mod limits {
-    pub use crate::closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
     pub use crate::format::MAX_BODY_DEPTH;
-    pub use crate::recording::{DRAIN_CHUNKS, DRAIN_TIME};
+    pub use crate::recorder::closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
+    pub use crate::recorder::{DRAIN_CHUNKS, DRAIN_TIME};
 }

@@ -1,32 +1,29 @@
-//! The `Recording<C>` decorator: wraps a client, is a client.
+//! The `Recording<C>` decorator: wraps a client, is a client. Here: the builder, the
+//! environment, keying and replay; `record`, `stream` (the tee) and `verify` hold the
+//! other modes, `closest` the search a miss report shows.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::{Stream, StreamExt};
-use serde_json::Value;
 
-use crate::api::client::{
-    ApiRequest, ApiResponse, ChunkStream, InferenceClient, RecordedBody, ResponseBody, Values,
-};
+use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
-use crate::drift::{Answer, drift};
-use crate::format::{
-    MAX_BODY_DEPTH, RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
-    deeper_than, depth, dismantle,
-};
+use crate::format::{MAX_BODY_DEPTH, RecordedError, Replayed, deeper_than, depth, dismantle};
 use crate::identity::{request_hash, sequence_hash};
 use crate::mode::Mode;
-use crate::normalizer::{NormalizeContext, Normalizer};
+use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, strip_credentials};
 use crate::store::Store;
+
+pub(crate) mod closest;
+mod record;
+mod stream;
+mod verify;
 
 /// The environment variable that overrides the recordings directory.
 pub const DIR_ENV: &str = "TEST_RECORDING_DIR";
@@ -497,174 +494,6 @@ impl<C: InferenceClient> Recording<C> {
             origin: Some(path),
         })
     }
-
-    /// Verify mode: the live answer, normalized, compared in shape with the recording;
-    /// nothing is written.
-    async fn verify(
-        &self,
-        request: ApiRequest,
-        hash: &str,
-        secrets: &Secrets,
-    ) -> Result<ApiResponse, Error> {
-        let Some((path, file)) = self.store.load(hash)? else {
-            return Err(Error::Config(format!(
-                "verify mode: nothing is recorded for {} {} (key {hash}) to compare the live answer with; record it first",
-                request.method, request.endpoint
-            )));
-        };
-        let normalizer = self.inner.normalizer();
-        let endpoint = request.endpoint.clone();
-        let ctx = NormalizeContext {
-            hash,
-            endpoint: &endpoint,
-        };
-        let clean = |value: &mut Value| {
-            secrets.scrub_value(value);
-            normalizer.normalize(&ctx, value);
-        };
-        let mut tail = None;
-        let live = match self
-            .inner
-            .send(request)
-            .await
-            .map_err(|e| secrets.scrub_error(e))
-        {
-            Ok(response) => match response.body.into_values(response.origin.as_deref())? {
-                Values::Json(mut body) => {
-                    clean(&mut body);
-                    Ok(body)
-                }
-                Values::Stream(mut stream) => {
-                    let mut chunks = Vec::new();
-                    while let Some(chunk) = stream.next().await {
-                        match chunk.map_err(|e| secrets.scrub_error(e)) {
-                            Ok(mut chunk) => {
-                                clean(&mut chunk);
-                                chunks.push(chunk);
-                            }
-                            Err(Error::Api { status, body, .. }) => {
-                                tail = Some(Error::api(status, body));
-                                break;
-                            }
-                            Err(other) => return Err(other),
-                        }
-                    }
-                    Err(chunks)
-                }
-            },
-            Err(Error::Api { status, body, .. }) => {
-                let differences = drift(
-                    &answer_of(&file.response),
-                    &Answer::Body(status, &body),
-                    &self.harmless_drift,
-                );
-                return match differences.is_empty() {
-                    true => Err(Error::api(status, body)),
-                    false => Err(Error::Drift {
-                        path,
-                        differences: differences.iter().map(ToString::to_string).collect(),
-                    }),
-                };
-            }
-            Err(other) => return Err(other),
-        };
-        let live_answer = match &live {
-            Ok(body) => Answer::Body(200, body),
-            Err(chunks) => Answer::Stream(chunks),
-        };
-        let differences = drift(
-            &answer_of(&file.response),
-            &live_answer,
-            &self.harmless_drift,
-        );
-        if !differences.is_empty() {
-            return Err(Error::Drift {
-                path,
-                differences: differences.iter().map(ToString::to_string).collect(),
-            });
-        }
-        tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "verified", "no drift");
-        Ok(match live {
-            Ok(body) => ApiResponse::json(body),
-            Err(chunks) => {
-                let items = chunks.into_iter().map(Ok).chain(tail.map(Err));
-                ApiResponse::stream(Box::pin(futures::stream::iter(items)))
-            }
-        })
-    }
-
-    /// Sends `request` as it is and records it as `identity` (its secrets redacted).
-    async fn record(
-        &self,
-        request: ApiRequest,
-        identity: Option<ApiRequest>,
-        hash: String,
-        secrets: Secrets,
-    ) -> Result<ApiResponse, Error> {
-        let normalizer = self.inner.normalizer();
-        let shown = identity.as_ref().unwrap_or(&request);
-        let recorded = RecordedRequest {
-            provider: Some(self.inner.provider().to_owned()),
-            method: shown.method,
-            url: request_url(self.inner.base_url().as_deref(), &shown.endpoint),
-            endpoint: shown.endpoint.clone(),
-            model: shown.model().to_owned(),
-            scope: self.scope.clone(),
-            body: identity.map_or_else(|| request.body.clone(), |identity| identity.body),
-        };
-        let pending = PendingWrite {
-            store: self.store.clone(),
-            hash,
-            request: recorded,
-            normalizer,
-            mode: self.mode,
-            recorded_errors: self.recorded_errors.clone(),
-            secrets,
-            started: self.record_timing.then(std::time::Instant::now),
-        };
-        match self
-            .inner
-            .send(request)
-            .await
-            .map_err(|err| pending.secrets.scrub_error(err))
-        {
-            // A recorded body (from a recorder nested inside) is recorded as values.
-            Ok(response) => match response.body.into_values(response.origin.as_deref())? {
-                Values::Json(mut body) => {
-                    pending.normalize(&mut body);
-                    let (path, body) = pending.write(false, body, None, None)?;
-                    Ok(ApiResponse::json(body).with_origin(path))
-                }
-                Values::Stream(stream) => {
-                    let path = pending.store.path_for(&pending.hash);
-                    let stream = RecordingStream {
-                        inner: stream,
-                        chunks: Vec::new(),
-                        times: Vec::new(),
-                        pending: Some(pending),
-                        drains: Some(self.draining.clone()),
-                    };
-                    Ok(ApiResponse::stream(Box::pin(stream)).with_origin(path))
-                }
-            },
-            Err(Error::Api { status, body, .. }) => {
-                if let Some(why) = pending.refuses_error(status) {
-                    tracing::debug!(mode = %self.mode, hash = pending.hash, status, outcome = "not recorded", why, "API error");
-                    return Err(Error::Api {
-                        status,
-                        body,
-                        not_recorded: Some(why),
-                    });
-                }
-                let (_, body) = pending.write_error(status, body)?;
-                Err(Error::api(status, body))
-            }
-            Err(other) => {
-                tracing::debug!(mode = %self.mode, hash = pending.hash, outcome = "not recorded", error = %other, "inner client failed");
-                Err(other)
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -789,27 +618,6 @@ impl<C: InferenceClient> Recording<C> {
     }
 }
 
-/// `base` + `endpoint`, with any user-info and query string removed from `base`: the
-/// URL is informational, and keys sometimes travel in either.
-fn request_url(base: Option<&str>, endpoint: &str) -> String {
-    match base {
-        Some(base) => format!(
-            "{}{}",
-            strip_credentials(base).trim_end_matches('/'),
-            endpoint
-        ),
-        None => String::new(),
-    }
-}
-
-/// A recorded response as the drift check sees it.
-fn answer_of(response: &RecordedResponse) -> Answer<'_> {
-    match (&response.body, response.is_streaming) {
-        (Value::Array(chunks), true) => Answer::Stream(chunks),
-        (body, _) => Answer::Body(response.status, body),
-    }
-}
-
 /// The waits between chunks recorded at `times` (milliseconds since the request),
 /// scaled by `factor`.
 fn gaps(times: &[u64], factor: f64) -> Vec<Duration> {
@@ -824,284 +632,10 @@ fn gaps(times: &[u64], factor: f64) -> Vec<Duration> {
         .collect()
 }
 
-/// Everything needed to write a recording once the response is complete.
-struct PendingWrite {
-    store: Store,
-    hash: String,
-    request: RecordedRequest,
-    normalizer: Arc<dyn Normalizer>,
-    mode: Mode,
-    recorded_errors: Arc<[u16]>,
-    /// Replaced in every body before it is normalized, written or handed out.
-    secrets: Secrets,
-    /// When the request was sent, for chunk times; `None` when not timed.
-    started: Option<std::time::Instant>,
-}
-
-impl PendingWrite {
-    /// Why an API error with `status` must not be written, if it must not: the
-    /// policy of [`Recording::record_errors`], and never over a successful recording.
-    fn refuses_error(&self, status: u16) -> Option<String> {
-        if let Some(why) = unrecorded_by_default(status)
-            && !self.recorded_errors.contains(&status)
-        {
-            return Some(format!(
-                "{why}; `Recording::record_errors([{status}])` records it"
-            ));
-        }
-        if self.mode == Mode::Record
-            && let Ok(Some((_, file))) = self.store.load_response(&self.hash)
-            && matches!(file.response, Replayed::Json(_) | Replayed::Stream { .. })
-        {
-            return Some("an error never replaces the successful recording of this request".into());
-        }
-        None
-    }
-
-    fn normalize(&self, body: &mut Value) {
-        self.secrets.scrub_value(body);
-        let ctx = NormalizeContext {
-            hash: &self.hash,
-            endpoint: &self.request.endpoint,
-        };
-        self.normalizer.normalize(&ctx, body);
-    }
-
-    /// Writes a success; gives back the path and the body.
-    fn write(
-        self,
-        is_streaming: bool,
-        body: Value,
-        stream_error: Option<RecordedError>,
-        chunk_ms: Option<Vec<u64>>,
-    ) -> Result<(PathBuf, Value), Error> {
-        self.save(RecordedResponse {
-            status: 200,
-            is_streaming,
-            is_error: false,
-            body,
-            stream_error,
-            chunk_ms,
-        })
-    }
-
-    fn write_error(self, status: u16, mut body: Value) -> Result<(PathBuf, Value), Error> {
-        self.secrets.scrub_value(&mut body);
-        self.save(RecordedResponse {
-            status,
-            is_streaming: false,
-            is_error: true,
-            body,
-            stream_error: None,
-            chunk_ms: None,
-        })
-    }
-
-    fn save(self, response: RecordedResponse) -> Result<(PathBuf, Value), Error> {
-        let file = RecordingFile {
-            request: self.request,
-            response,
-        };
-        match self.store.save(&self.hash, &file) {
-            Ok(path) => {
-                crate::used::note(self.store.dir(), &self.hash);
-                tracing::debug!(mode = %self.mode, hash = self.hash, path = %path.display(), outcome = "recorded", "wrote recording");
-                Ok((path, file.response.body))
-            }
-            Err(Error::Storage {
-                action,
-                path,
-                source,
-                ..
-            }) => Err(Error::Storage {
-                action,
-                path,
-                source,
-                fetched: Some(Box::new(file.response.body)),
-            }),
-            Err(other) => Err(other),
-        }
-    }
-}
-
-/// Passes a live stream through to the caller, normalizing each chunk, and writes the
-/// recording when the stream ends: at its end, or at an API error (recorded after the
-/// chunks before it, as the error policy allows). A transport error leaves the
-/// recordings untouched. A caller that drops the stream early does not: the rest is
-/// read (see [`drain`]) and the whole stream recorded.
-struct RecordingStream {
-    inner: ChunkStream,
-    chunks: Vec<Value>,
-    /// Each chunk's time since the request, when timed.
-    times: Vec<u64>,
-    /// `None` once the stream has finished (written, failed or been abandoned).
-    pending: Option<PendingWrite>,
-    /// Where a stream dropped early registers the task that reads its rest; `None`
-    /// for that task's own stream.
-    drains: Option<Drains>,
-}
-
-impl Stream for RecordingStream {
-    type Item = Result<Value, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        let Some(pending) = &this.pending else {
-            return Poll::Ready(None);
-        };
-        let item = ready!(this.inner.poll_next_unpin(cx));
-        match item.map(|item| item.map_err(|err| pending.secrets.scrub_error(err))) {
-            Some(Ok(mut chunk)) => {
-                pending.normalize(&mut chunk);
-                if let Some(started) = pending.started {
-                    let millis = started.elapsed().as_millis();
-                    this.times.push(u64::try_from(millis).unwrap_or(u64::MAX));
-                }
-                this.chunks.push(chunk.clone());
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Some(Err(Error::Api { status, body, .. })) => {
-                let Some(pending) = this.pending.take() else {
-                    return Poll::Ready(None);
-                };
-                if let Some(why) = pending.refuses_error(status) {
-                    tracing::debug!(mode = %pending.mode, hash = pending.hash, status, outcome = "not recorded", why, "stream ended in an API error");
-                    return Poll::Ready(Some(Err(Error::Api {
-                        status,
-                        body,
-                        not_recorded: Some(why),
-                    })));
-                }
-                let error = RecordedError { status, body };
-                let chunks = Value::Array(std::mem::take(&mut this.chunks));
-                Poll::Ready(Some(Err(
-                    match pending.write(
-                        true,
-                        chunks,
-                        Some(error.clone()),
-                        take_times(&mut this.times),
-                    ) {
-                        Err(storage) => storage,
-                        Ok(_) => Error::api(error.status, error.body),
-                    },
-                )))
-            }
-            Some(Err(other)) => {
-                if let Some(pending) = this.pending.take() {
-                    tracing::debug!(mode = %pending.mode, hash = pending.hash, outcome = "not recorded", error = %other, "stream failed");
-                }
-                Poll::Ready(Some(Err(other)))
-            }
-            None => {
-                let chunks = std::mem::take(&mut this.chunks);
-                match this.pending.take().map(|p| {
-                    p.write(
-                        true,
-                        Value::Array(chunks),
-                        None,
-                        take_times(&mut this.times),
-                    )
-                }) {
-                    Some(Err(storage)) => Poll::Ready(Some(Err(storage))),
-                    _ => Poll::Ready(None),
-                }
-            }
-        }
-    }
-}
-
-/// The chunk times gathered, if any were (timing on).
-fn take_times(times: &mut Vec<u64>) -> Option<Vec<u64>> {
-    (!times.is_empty()).then(|| std::mem::take(times))
-}
-
-impl Drop for RecordingStream {
-    fn drop(&mut self) {
-        let Some(pending) = self.pending.take() else {
-            return;
-        };
-        let Some(drains) = self.drains.take() else {
-            tracing::warn!(
-                hash = pending.hash,
-                endpoint = pending.request.endpoint,
-                "a dropped stream was not recorded: its rest did not come within {DRAIN_TIME:?}, or the runtime stopped first"
-            );
-            return;
-        };
-        let rest = RecordingStream {
-            inner: std::mem::replace(&mut self.inner, Box::pin(futures::stream::empty())),
-            chunks: std::mem::take(&mut self.chunks),
-            times: std::mem::take(&mut self.times),
-            pending: Some(pending),
-            drains: None,
-        };
-        drain(rest, &drains);
-    }
-}
-
-/// Reads the rest of a stream that the caller dropped before its end, so that it is
-/// recorded whole: many apps stop reading at `finish_reason`, before the usage chunk
-/// and the end marker. What has already arrived is read at once; the rest, if any, by
-/// a task on the caller's runtime ([`Recording::finish_recording`] waits for it),
-/// for at most [`DRAIN_TIME`] and [`DRAIN_CHUNKS`] chunks.
-fn drain(mut rest: RecordingStream, drains: &Drains) {
-    // Reading a transport's stream needs its runtime; outside one, say so and stop.
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        if let Some(pending) = rest.pending.take() {
-            tracing::warn!(
-                hash = pending.hash,
-                "a stream dropped outside a tokio runtime was not recorded"
-            );
-        }
-        return;
-    };
-    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-    loop {
-        match rest.poll_next_unpin(&mut cx) {
-            Poll::Ready(Some(Ok(_))) => {}
-            Poll::Ready(Some(Err(err))) => return drained_with(&err),
-            Poll::Ready(None) => return,
-            Poll::Pending => break,
-        }
-    }
-    let task = runtime.spawn(async move {
-        let read_rest = async {
-            for _ in 0..DRAIN_CHUNKS {
-                match rest.next().await {
-                    Some(Ok(_)) => {}
-                    Some(Err(err)) => return drained_with(&err),
-                    None => return,
-                }
-            }
-            if let Some(pending) = rest.pending.take() {
-                tracing::warn!(
-                    hash = pending.hash,
-                    "a dropped stream went on past {DRAIN_CHUNKS} chunks: not recorded"
-                );
-            }
-        };
-        // On time-out the stream is dropped here, and its drop says it was not recorded.
-        let _ = tokio::time::timeout(DRAIN_TIME, read_rest).await;
-    });
-    drains
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(task);
-}
-
-fn drained_with(err: &Error) {
-    match err {
-        // Recorded (or refused by the policy, which it says), like any stream's end.
-        Error::Api { .. } => {
-            tracing::debug!(error = %err, "a dropped stream ended in an API error")
-        }
-        _ => tracing::warn!(error = %err, "a dropped stream failed before its end: not recorded"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{gaps, parse_pace, request_url};
+    use super::record::request_url;
+    use super::{gaps, parse_pace};
     use std::time::Duration;
 
     #[test]
