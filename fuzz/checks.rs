@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use recording_core::format::{RecordedResponse, Replayed, detect_format, raw_bodies_mut};
+use recording_core::format::{RecordedResponse, Replayed};
+use recording_core::internals::{detect_format, raw_bodies_mut};
 use recording_core::key::canonical_json;
 use recording_core::{ApiRequest, RecordingFile, request_hash};
 use serde_json::Value;

@@ -51,7 +51,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     }
     let dir = crate::recordings_dir(args.dir)?;
     if args.track {
-        recording_core::used::mark_run(&dir, "inference-recorder serve --track");
+        recording_core::internals::mark_run(&dir, "inference-recorder serve --track");
     }
     let record_command = format!(
         "inference-recorder serve --mode record-if-missing --dir {}",

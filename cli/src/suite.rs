@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use recording_core::RecordingFile;
-use recording_core::used::UsedSet;
+use recording_core::internals::UsedSet;
 
 /// The arguments of `unused`.
 #[derive(clap::Args)]
@@ -65,7 +65,7 @@ fn orphans(dir: &Path, used_from: &[PathBuf]) -> Result<Vec<Orphan>, String> {
     used.judge().map_err(|why| {
         format!(
             "{why} (in {}); reporting nothing. Run `inference-recorder unused --reset`, then the whole suite (`cargo test`, `cargo nextest run`, or a client suite through `inference-recorder serve --track`)",
-            dir.join(recording_core::used::USED_DIR).display()
+            dir.join(recording_core::internals::USED_DIR).display()
         )
     })?;
     let store = recording_core::Store::new(dir);

@@ -11,8 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use recording_core::format::{response_bodies_mut, write_pretty_json};
-use recording_core::store::{AtomicBatch, is_batch_temp};
+use recording_core::internals::{
+    AtomicBatch, is_batch_temp, response_bodies_mut, write_pretty_json,
+};
 use recording_core::{NormalizeContext, Normalizer};
 use serde::Deserialize;
 use serde_json::Value;

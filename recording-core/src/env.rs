@@ -12,8 +12,8 @@ pub use crate::recorder::{
     DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, VOLATILE_ENV, default_dir,
     recordings_dir_in,
 };
+pub use crate::store::used::TRACK_ENV;
 pub use crate::timeout::TIMEOUT_ENV;
-pub use crate::used::TRACK_ENV;
 
 impl Mode {
     /// Reads `TEST_INFERENCE_MODE`: [`Mode::Replay`] when unset or empty, an error

@@ -73,7 +73,7 @@ pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> St
 }
 
 /// Where the canonical writer stops descending: far below any stack's limit, and
-/// above what the recorder accepts ([`MAX_BODY_DEPTH`](crate::format::MAX_BODY_DEPTH)),
+/// above what the recorder accepts ([`MAX_BODY_DEPTH`](crate::store::format::MAX_BODY_DEPTH)),
 /// so a body nested deeper still gets a key (the recorder refuses it with a clear
 /// error before it is sent) instead of overflowing the stack.
 const WRITE_DEPTH_LIMIT: usize = 256;

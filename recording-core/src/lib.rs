@@ -24,9 +24,9 @@
 //! - `identity`, `key`: the canonical form and SHA-256 key; [`key_of`], the one key
 //!   function every front and tool keys requests with.
 //! - [`redact`], [`pointer`](mod@pointer): secrets and redacted fields; JSON Pointers.
-//! - [`format`](mod@format), [`store`](mod@store): the file schema and the recordings
-//!   directory, with its atomic and batch writes; [`used`]: the used set behind
-//!   `inference-recorder unused`.
+//! - [`store`](mod@store): the recordings directory and its atomic and batch writes,
+//!   with its parts [`format`](mod@store::format) (the file schema, also at `format`)
+//!   and [`used`] (the used set behind `inference-recorder unused`).
 //! - `recorder/`: the [`Recording`] decorator (builder, environment, keying, replay),
 //!   with `record`, `stream` (the tee that records a stream as it passes), `verify` and
 //!   `closest` (the search a miss report shows); [`drift`] (verify's comparison),
@@ -34,6 +34,7 @@
 //! - For provider authors: `normalizer` ([`Normalizer`]), [`provider`] (the descriptor
 //!   and the registry type), [`transport`] and [`timeout`] (what HTTP clients share),
 //!   [`wire`] (answers as HTTP, and the request parser both HTTP fronts use).
+//! - For this workspace's tools: [`internals`].
 //!
 //! ```
 //! use recording_core::{Mode, Recording};
@@ -50,7 +51,6 @@
 mod api;
 pub mod drift;
 pub mod env;
-pub mod format;
 mod identity;
 pub mod key;
 mod mode;
@@ -64,7 +64,6 @@ pub mod scope;
 pub mod store;
 pub mod timeout;
 pub mod transport;
-pub mod used;
 pub mod wire;
 
 // What a test author uses; other audiences have a module each: `env` (every
@@ -81,11 +80,29 @@ pub use mode::Mode;
 pub use normalizer::{NoNormalization, NormalizeContext, Normalizer};
 pub use recorder::Recording;
 pub use store::Store;
+// The file schema and the used set live in `store`; these paths stay for the tools
+// and suites that name them.
+pub use store::{format, used};
+
+/// This workspace's tools' view of the engine (`normalize`, the `inference-recorder`
+/// command, the fuzz targets): batch rewrites, raw access to a file's bodies, the used
+/// set and its judgement. Not meant for test suites, and not held to the stability the
+/// rest of the crate keeps, as insta labels its own internals.
+pub mod internals {
+    pub use crate::store::format::{
+        Format, detect_format, raw_bodies_mut, request_from_prefix, response_bodies_mut,
+        to_pretty_json, write_pretty_json,
+    };
+    pub use crate::store::used::{
+        RUN_PREFIX, RunProcess, USED_DIR, Unjudgeable, UsedSet, mark_run, note,
+    };
+    pub use crate::store::{AtomicBatch, BATCH_TEMP_PREFIX, is_batch_temp, write_atomically};
+}
 
 /// The recorder's fixed limits: how far a miss report searches, how long a dropped
 /// stream is read on to be recorded, how deep a body may nest.
 pub mod limits {
-    pub use crate::format::MAX_BODY_DEPTH;
     pub use crate::recorder::closest::{MISS_HEAD_BYTES, MISS_SEARCH_FILES, MISS_SEARCH_TIME};
     pub use crate::recorder::{DRAIN_CHUNKS, DRAIN_TIME};
+    pub use crate::store::format::MAX_BODY_DEPTH;
 }

@@ -11,9 +11,9 @@ use similar::TextDiff;
 
 use crate::api::client::ApiRequest;
 use crate::api::miss::{Closest, ReplayMiss};
-use crate::format::{RecordedRequest, request_from_prefix, to_pretty_json};
 use crate::mode::Mode;
 use crate::store::Store;
+use crate::store::format::{RecordedRequest, request_from_prefix, to_pretty_json};
 
 /// How much of each recording a miss reads: the request comes first in a file, so the
 /// response (often most of it) is never read.

@@ -12,13 +12,15 @@ use async_trait::async_trait;
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
-use crate::format::{MAX_BODY_DEPTH, RecordedError, Replayed, deeper_than, depth, dismantle};
 use crate::identity::{request_hash, sequence_hash};
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, strip_credentials};
 use crate::store::Store;
+use crate::store::format::{
+    MAX_BODY_DEPTH, RecordedError, Replayed, deeper_than, depth, dismantle,
+};
 
 pub(crate) mod closest;
 mod record;
@@ -471,7 +473,7 @@ impl<C: InferenceClient> Recording<C> {
 
     fn replay(&self, hash: &str, path: PathBuf, replayed: Replayed) -> Result<ApiResponse, Error> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
-        crate::used::note(self.store.dir(), hash);
+        crate::store::used::note(self.store.dir(), hash);
         let body = match replayed {
             Replayed::Error(RecordedError { status, body }) => {
                 return Err(Error::api(status, body));

@@ -10,11 +10,13 @@ use super::stream::RecordingStream;
 use super::{Recording, unrecorded_by_default};
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, Values};
 use crate::api::error::Error;
-use crate::format::{RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed};
 use crate::mode::Mode;
 use crate::normalizer::{NormalizeContext, Normalizer};
 use crate::redact::{Secrets, strip_credentials};
 use crate::store::Store;
+use crate::store::format::{
+    RecordedError, RecordedRequest, RecordedResponse, RecordingFile, Replayed,
+};
 
 impl<C: InferenceClient> Recording<C> {
     /// Sends `request` as it is and records it as `identity` (its secrets redacted).
@@ -188,7 +190,7 @@ impl PendingWrite {
         };
         match self.store.save(&self.hash, &file) {
             Ok(path) => {
-                crate::used::note(self.store.dir(), &self.hash);
+                crate::store::used::note(self.store.dir(), &self.hash);
                 tracing::debug!(mode = %self.mode, hash = self.hash, path = %path.display(), outcome = "recorded", "wrote recording");
                 Ok((path, file.response.body))
             }

@@ -12,7 +12,7 @@ use super::record::PendingWrite;
 use super::{DRAIN_CHUNKS, DRAIN_TIME, Drains};
 use crate::api::client::ChunkStream;
 use crate::api::error::Error;
-use crate::format::RecordedError;
+use crate::store::format::RecordedError;
 
 /// Passes a live stream through to the caller, normalizing each chunk, and writes the
 /// recording when the stream ends: at its end, or at an API error (recorded after the

@@ -7,9 +7,9 @@ use super::Recording;
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, Values};
 use crate::api::error::Error;
 use crate::drift::{Answer, drift};
-use crate::format::RecordedResponse;
 use crate::normalizer::NormalizeContext;
 use crate::redact::Secrets;
+use crate::store::format::RecordedResponse;
 
 impl<C: InferenceClient> Recording<C> {
     /// Verify mode: the live answer, normalized, compared in shape with the recording;

@@ -1,4 +1,5 @@
-//! The recordings directory: `<dir>/responses/<hash>.json`, read by key, written atomically.
+//! The recordings directory: `<dir>/responses/<hash>.json`, read by key, written
+//! atomically; the file schema (`format`) and the used set (`used`) are its parts.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -6,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crate::api::error::Error;
-use crate::format::{MAX_BODY_DEPTH, RecordingFile, ReplayFile, depth};
+use crate::store::format::{MAX_BODY_DEPTH, RecordingFile, ReplayFile, depth};
+
+pub mod format;
+pub mod used;
 
 /// The name of the subdirectory that holds the recording files.
 pub const RESPONSES_DIR: &str = "responses";
