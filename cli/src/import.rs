@@ -119,8 +119,9 @@ fn place(path: &Path, store: &Store) -> Placed {
     };
     file.request.provider = Some(provider.name().into());
     let rules = provider.rules();
-    // The key a recorder of that provider gives the request: its volatile fields out.
-    let key = key_of(redacted.as_ref().unwrap_or(&request), None, rules);
+    // The key a recorder of that provider gives the request (key_of redacts and
+    // leaves its volatile fields out, as the recorder does).
+    let key = key_of(&request, None, rules);
     let ctx = NormalizeContext {
         hash: &key,
         endpoint: &file.request.endpoint,

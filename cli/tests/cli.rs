@@ -342,13 +342,19 @@ fn serve_and_stop(dir: &Path, extra: &[&str]) {
 
 /// One chat request to a `serve` started with `extra` and `env`; its raw HTTP answer.
 fn serve_one_chat(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> String {
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    serve_one(dir, extra, env, "/v1/chat/completions", body)
+}
+
+/// One POST of `body` to `path` on a `serve` started with `extra` and `env`; its raw
+/// HTTP answer.
+fn serve_one(dir: &Path, extra: &[&str], env: &[(&str, &str)], path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let (mut child, addr) = start_serve(dir, extra, env);
-    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
     let mut tcp = std::net::TcpStream::connect(&addr).expect("connects");
     write!(
         tcp,
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .expect("sent");
@@ -409,6 +415,23 @@ fn serve_records_from_openai_base_url_and_names_the_upstream_that_failed() {
     );
     assert!(answer.contains("mode: record-if-missing"), "{answer}");
     assert!(!answer.contains("sk-never-shown"), "{answer}");
+}
+
+#[test]
+fn serve_records_ollama_from_ollama_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let answer = serve_one(
+        dir.path(),
+        &["--mode", "record-if-missing"],
+        &[("OLLAMA_HOST", "http://127.0.0.1:9")],
+        "/api/generate",
+        r#"{"model":"m","prompt":"hi","stream":false}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+    assert!(
+        answer.contains("upstream: ollama http://127.0.0.1:9"),
+        "the upstream came from OLLAMA_HOST: {answer}"
+    );
 }
 
 #[test]
