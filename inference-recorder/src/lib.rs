@@ -22,8 +22,9 @@
 //! use inference_recorder::Recording;
 //! use inference_recorder::openai::{OpenAiApi, OpenAiClient, RecordingHttpService};
 //!
-//! // Code on the trait: the one-line swap.
-//! let client = Recording::from_env(OpenAiClient::from_env())?;
+//! // Code on the trait: the one-line swap, here recorded per test.
+//! let client = Recording::from_env(OpenAiClient::from_env())?
+//!     .scope(inference_recorder::test_name!());
 //! # let _ = client;
 //!
 //! // An app that keeps async-openai's own Client: swap its HTTP service in the tests.
