@@ -34,7 +34,7 @@ fn normalize_fresh_tree(bencher: Bencher, files: usize) {
         .counter(ItemsCount::new(files))
         .with_inputs(|| settled(tree(files)))
         .bench_local_values(|(dir, found)| {
-            let report = normalize::run(found, true, &|| {});
+            let report = normalize::run(found, normalize::Settings::new(true), &|| {});
             assert_eq!(report.modified(), files);
             // Returned, so deleting the tree happens after the timing.
             dir
@@ -57,7 +57,7 @@ fn rewrite_floor(bencher: Bencher, files: usize) {
 /// A clean tree, normalized once, with its files.
 fn clean_tree(files: usize) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
     let (dir, found) = tree(files);
-    normalize::run(found.clone(), true, &|| {});
+    normalize::run(found.clone(), normalize::Settings::new(true), &|| {});
     settled((dir, found))
 }
 
@@ -69,7 +69,7 @@ fn check_clean_tree(bencher: Bencher, files: usize) {
         .counter(ItemsCount::new(files))
         .with_inputs(|| found.clone())
         .bench_local_values(|found| {
-            let report = normalize::run(found, false, &|| {});
+            let report = normalize::run(found, normalize::Settings::new(false), &|| {});
             assert_eq!(report.modified(), 0);
         });
 }

@@ -35,7 +35,7 @@ fn main() {
         let files = normalize::collect_files(&[dir.to_path_buf()])
             .unwrap_or_else(|err| panic!("{err}"))
             .files;
-        let report = normalize::run(files, true, &|| {});
+        let report = normalize::run(files, normalize::Settings::new(true), &|| {});
         assert_eq!(report.failed(), 0, "every file normalizes");
     }
 }

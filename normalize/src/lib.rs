@@ -11,10 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use recording_core::format::RecordedRequest;
 use recording_core::internals::{
     AtomicBatch, is_batch_temp, response_bodies_mut, write_pretty_json,
 };
-use recording_core::{NormalizeContext, Normalizer};
+use recording_core::{NormalizeContext, Normalizer, key};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,6 +28,32 @@ pub enum Outcome {
     Changed,
     /// Not a usable recording; left untouched.
     Failed(String),
+    /// A recording of this project's whose name is not the key of the request it
+    /// holds (a copy, or a file renamed by hand): replay would answer another
+    /// request's key with it, and normalizing would write the wrong key into its ids;
+    /// left untouched. Holds the key its request has.
+    Misnamed(String),
+}
+
+/// What a [`run`] does besides normalizing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Rewrite the files that change (else only report them).
+    pub write: bool,
+    /// Report this project's recordings whose name is not the key of the request they
+    /// hold ([`Outcome::Misnamed`]), by the key a recorder with the default settings
+    /// gives; off for a suite whose recorder keeps fields of its own out of the key.
+    pub check_names: bool,
+}
+
+impl Settings {
+    /// Normalize, rewriting when `write`, and check names.
+    pub fn new(write: bool) -> Settings {
+        Settings {
+            write,
+            check_names: true,
+        }
+    }
 }
 
 /// One file and what happened to it.
@@ -51,9 +78,9 @@ impl Report {
         self.count(|o| *o == Outcome::Changed)
     }
 
-    /// How many files could not be processed.
+    /// How many files could not be processed, misnamed ones included.
     pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Failed(_)))
+        self.count(|o| matches!(o, Outcome::Failed(_) | Outcome::Misnamed(_)))
     }
 
     fn count(&self, test: impl Fn(&Outcome) -> bool) -> usize {
@@ -230,7 +257,7 @@ pub const EXIT_FAILED: u8 = 2;
 /// finds the recordings (`paths`, or the repository's `recordings/` or
 /// `tests/recordings/` under the current directory), normalizes them, prints a line
 /// per file acted on and the summary, and gives the exit status.
-pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
+pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool, check_names: bool) -> u8 {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     use std::io::IsTerminal;
     let paths = if paths.is_empty() {
@@ -285,7 +312,8 @@ pub fn command(paths: Vec<PathBuf>, dry_run: bool, check: bool) -> u8 {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     let tick = || bar.inc(1);
-    let report = run(files, write, if shown { &tick } else { &|| {} });
+    let settings = Settings { write, check_names };
+    let report = run(files, settings, if shown { &tick } else { &|| {} });
     bar.finish_and_clear();
 
     let prefix = if dry_run {
@@ -340,6 +368,13 @@ fn print_report(report: &Report, prefix: &str, write: bool) {
                 eprintln!("Error: {path}: {reason}");
                 Ok(())
             }
+            Outcome::Misnamed(key) => {
+                let _ = out.flush();
+                eprintln!(
+                    "Error: {path}: its name is not the key of the request it holds, {key}; a copy, or a file renamed by hand? Replay would answer another request with it. Rename it to {key}.json or record it again; left untouched (a suite whose recorder keeps fields of its own out of the key: --no-name-check)"
+                );
+                Ok(())
+            }
         };
     }
     let _ = writeln!(
@@ -357,7 +392,8 @@ fn print_report(report: &Report, prefix: &str, write: bool) {
 /// Rewrites go through one [`AtomicBatch`]: every changed file is staged beside its
 /// target, one file-system sync makes them all durable, then each is renamed into
 /// place. One fsync per file would cap a run at the disk's flush rate (benches/README.md).
-pub fn run(files: Vec<PathBuf>, write: bool, progress: &(dyn Fn() + Sync)) -> Report {
+pub fn run(files: Vec<PathBuf>, settings: Settings, progress: &(dyn Fn() + Sync)) -> Report {
+    let Settings { write, check_names } = settings;
     let batch = AtomicBatch::new();
     let stage = |path: &Path, original: &[u8], permissions: &fs::Permissions, contents: &[u8]| {
         batch.stage(path, original, Some(permissions), contents)
@@ -366,7 +402,7 @@ pub fn run(files: Vec<PathBuf>, write: bool, progress: &(dyn Fn() + Sync)) -> Re
         .par_iter()
         // Each worker reuses its read and write buffers from file to file.
         .map_init(Buffers::default, |buffers, path| {
-            let outcome = normalize_with(path, buffers, write.then_some(&stage));
+            let outcome = normalize_with(path, buffers, check_names, write.then_some(&stage));
             progress();
             outcome
         })
@@ -402,7 +438,12 @@ struct Buffers {
 }
 
 /// Normalizes one file and, when it changed, hands its new contents to `write`.
-fn normalize_with(path: &Path, buffers: &mut Buffers, write: Option<Writer<'_>>) -> Outcome {
+fn normalize_with(
+    path: &Path,
+    buffers: &mut Buffers,
+    check_names: bool,
+    write: Option<Writer<'_>>,
+) -> Outcome {
     let meta = match read_with_metadata(path, &mut buffers.read) {
         Ok(meta) => meta,
         Err(err) => return Outcome::Failed(format!("cannot read: {err}")),
@@ -414,6 +455,9 @@ fn normalize_with(path: &Path, buffers: &mut Buffers, write: Option<Writer<'_>>)
         Ok(raw) => raw,
         Err(err) => return Outcome::Failed(format!("not valid JSON: {err}")),
     };
+    if check_names && let Some(key) = misnamed(path, &raw) {
+        return Outcome::Misnamed(key);
+    }
     match normalize_value(&mut raw, &hash_from_file_name(path)) {
         Ok(false) => Outcome::Unchanged,
         Ok(true) => {
@@ -475,6 +519,26 @@ fn replaceable(path: &Path) -> Result<PathBuf, String> {
     #[cfg(not(unix))]
     let _ = meta;
     Ok(target)
+}
+
+/// The key of the request `raw` holds, when `path` is named by another key. Only this
+/// project's recordings are checked (a `request.provider`, a name of 64 hex digits):
+/// llama-stack's files are named by its own hashes. A request that does not parse is
+/// left to [`normalize_value`] to report.
+fn misnamed(path: &Path, raw: &Value) -> Option<String> {
+    let name = path.file_stem()?.to_str()?;
+    if name.len() != 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let request = RecordedRequest::deserialize(raw.get("request")?).ok()?;
+    let rules = rules_for(Some(request.provider.as_deref()?), &request.endpoint).ok()?;
+    let scope = request.scope.as_deref();
+    let request = request.to_api_request();
+    (!key::is_key_of(name, &request, scope, rules)).then(|| key::key_of(&request, scope, rules))
 }
 
 /// What the rules are chosen by: the request's provider and endpoint, borrowed from

@@ -4,6 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use recording_core::format::RecordedRequest;
 use serde_json::{Value, json};
 use tests::numbers::{HARD, exact, literals, with_values};
 
@@ -54,6 +55,25 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 fn normalize() -> Command {
     Command::cargo_bin("normalize").expect("the normalize binary")
+}
+
+/// The key a recorder gives the request a recording holds, through the one key function.
+fn key_of(recording: &Value) -> String {
+    sequence_key_of(recording, 0)
+}
+
+/// The key of the `call`-th identical request in sequence mode.
+fn sequence_key_of(recording: &Value, call: u64) -> String {
+    let request: RecordedRequest =
+        serde_json::from_value(recording["request"].clone()).expect("a recorded request");
+    let rules = normalize::rules_for(request.provider.as_deref(), &request.endpoint)
+        .expect("the provider's rules");
+    recording_core::key::sequence_key_of(
+        &request.to_api_request(),
+        request.scope.as_deref(),
+        rules,
+        call,
+    )
 }
 
 fn read_json(path: &Path) -> Value {
@@ -219,7 +239,6 @@ fn native_recordings_are_normalized_by_their_provider() {
     let dir = tempfile::tempdir().expect("tempdir");
     let responses = dir.path().join("recordings/responses");
     fs::create_dir_all(&responses).expect("mkdir");
-    let hash = "ab".repeat(32);
     let file = json!({
         "request": {"provider": "openai", "method": "POST", "url": "http://127.0.0.1:8080/v1/chat/completions",
                     "endpoint": "/v1/chat/completions", "model": "tiny", "body": {"model": "tiny"}},
@@ -228,6 +247,7 @@ fn native_recordings_are_normalized_by_their_provider() {
              "timings": {"predicted_n": 3, "predicted_ms": 12.5}}
         ]}
     });
+    let hash = key_of(&file);
     let path = responses.join(format!("{hash}.json"));
     fs::write(&path, serde_json::to_vec_pretty(&file).expect("json")).expect("write");
     // An Ollama recording under an OpenAI-looking endpoint: the provider field decides.
@@ -235,7 +255,7 @@ fn native_recordings_are_normalized_by_their_provider() {
         "request": {"provider": "ollama", "method": "POST", "endpoint": "/v1/odd", "body": {}},
         "response": {"status": 200, "is_streaming": false, "body": {"id": "x", "created_at": "2026-01-01T00:00:00Z"}}
     });
-    let ollama_path = responses.join(format!("{}.json", "cd".repeat(32)));
+    let ollama_path = responses.join(format!("{}.json", key_of(&ollama)));
     fs::write(
         &ollama_path,
         serde_json::to_vec_pretty(&ollama).expect("json"),
@@ -576,4 +596,106 @@ fn files_are_reported_in_name_order_whatever_order_they_were_written_in() {
     let mut sorted = names.to_vec();
     sorted.sort_unstable();
     assert_eq!(reported, sorted, "{stdout}");
+}
+
+/// A recording of this project's in a directory of its own, under `name` (`None`: its key).
+fn native_recording(body: Value, scope: Option<&str>) -> Value {
+    let mut request = json!({"provider": "openai", "method": "POST", "url": "", "endpoint": "/v1/chat/completions",
+                             "model": "tiny", "body": body});
+    if let Some(scope) = scope {
+        request["scope"] = json!(scope);
+    }
+    json!({
+        "request": request,
+        "response": {"status": 200, "is_streaming": false, "body": {"id": "rec-x", "object": "chat.completion", "created": 0, "choices": []}}
+    })
+}
+
+#[test]
+fn a_file_not_named_by_the_key_of_its_request_is_reported_as_such_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let responses = dir.path().join("responses");
+    fs::create_dir_all(&responses).expect("mkdir");
+    let asked = native_recording(
+        json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}),
+        None,
+    );
+    let key = key_of(&asked);
+    // A copy of it, edited to hold another prompt, under the first one's name.
+    let mut copied = asked.clone();
+    copied["request"]["body"]["messages"][0]["content"] = json!("bye");
+    let right = key_of(&copied);
+    let path = responses.join(format!("{key}.json"));
+    let bytes = serde_json::to_vec_pretty(&copied).expect("json");
+    fs::write(&path, &bytes).expect("write");
+
+    for args in [&["--check"][..], &[]] {
+        let output = normalize()
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "Error: {}: its name is not the key of the request it holds, {right}",
+                path.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!String::from_utf8_lossy(&output.stdout).contains("Would normalize"));
+        assert_eq!(fs::read(&path).expect("read"), bytes, "left untouched");
+    }
+    normalize()
+        .arg(dir.path())
+        .args(["--check", "--no-name-check"])
+        .assert()
+        .code(1);
+    // Renamed to its key, it is a clean recording.
+    fs::rename(&path, responses.join(format!("{right}.json"))).expect("rename");
+    normalize().arg(dir.path()).assert().code(0);
+    normalize().arg(dir.path()).arg("--check").assert().code(0);
+}
+
+#[test]
+fn names_are_checked_as_the_recorder_keys_volatile_fields_scopes_and_sequences() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let responses = dir.path().join("responses");
+    fs::create_dir_all(&responses).expect("mkdir");
+    let body = json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}]});
+    // `user` is volatile for OpenAI: the key is the one without it.
+    let mut with_user = body.clone();
+    with_user["user"] = json!("alice");
+    let plain = native_recording(body.clone(), None);
+    let volatile = native_recording(with_user, Some("a::test"));
+    let scoped = native_recording(body.clone(), Some("a::test"));
+    assert_eq!(key_of(&volatile), key_of(&scoped));
+    let sequenced = native_recording(body, Some("b::test"));
+    for (name, recording) in [
+        (key_of(&plain), &plain),
+        (key_of(&volatile), &volatile),
+        (sequence_key_of(&sequenced, 3), &sequenced),
+    ] {
+        fs::write(
+            responses.join(format!("{name}.json")),
+            serde_json::to_vec_pretty(recording).expect("json"),
+        )
+        .expect("write");
+    }
+    let output = normalize().arg(dir.path()).output().expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    normalize().arg(dir.path()).arg("--check").assert().code(0);
+    // The same file under another scope's key is misnamed.
+    fs::write(
+        responses.join(format!("{}.json", key_of(&plain))),
+        serde_json::to_vec_pretty(&scoped).expect("json"),
+    )
+    .expect("write");
+    normalize().arg(dir.path()).arg("--check").assert().code(2);
 }

@@ -35,6 +35,46 @@ pub(crate) fn shown_and_keyed(
 /// [`Recording::hash_of`](crate::Recording::hash_of) does. For tools that key requests
 /// without a recorder.
 pub fn key_of(request: &ApiRequest, scope: Option<&str>, rules: &dyn Normalizer) -> String {
+    sequence_key_of(request, scope, rules, 0)
+}
+
+/// The key of the `call`-th identical request (counted from 0) that a recorder in
+/// sequence mode ([`Recording::in_sequence`](crate::Recording::in_sequence)) with the
+/// default settings gives `request`; call 0 has [`key_of`]'s key.
+pub fn sequence_key_of(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    rules: &dyn Normalizer,
+    call: u64,
+) -> String {
+    with_keyed(request, rules, |keyed| sequence_hash(keyed, scope, call))
+}
+
+/// How many calls of one request [`is_key_of`] tries in sequence mode: more than a
+/// test makes of one identical request.
+pub const SEQUENCE_CALLS_CHECKED: u64 = 1000;
+
+/// Whether `key` is what a recorder with the default settings names `request` under
+/// `scope`: its [`key_of`] key, or in sequence mode that of one of its first
+/// [`SEQUENCE_CALLS_CHECKED`] calls. Tools use it to tell a file's name from the key of
+/// the request it holds (a copy, or a file renamed by hand).
+pub fn is_key_of(
+    key: &str,
+    request: &ApiRequest,
+    scope: Option<&str>,
+    rules: &dyn Normalizer,
+) -> bool {
+    with_keyed(request, rules, |keyed| {
+        (0..SEQUENCE_CALLS_CHECKED).any(|call| sequence_hash(keyed, scope, call) == key)
+    })
+}
+
+/// Calls `with` on `request` as a default recorder keys it.
+fn with_keyed<T>(
+    request: &ApiRequest,
+    rules: &dyn Normalizer,
+    with: impl FnOnce(&ApiRequest) -> T,
+) -> T {
     let volatile: Vec<Pointer> = rules
         .volatile_request_fields()
         .iter()
@@ -42,5 +82,5 @@ pub fn key_of(request: &ApiRequest, scope: Option<&str>, rules: &dyn Normalizer)
         .collect();
     let (shown, keyed) =
         shown_and_keyed(request, &default_fields(), &Secrets::default(), &volatile);
-    request_hash(keyed.as_ref().or(shown.as_ref()).unwrap_or(request), scope)
+    with(keyed.as_ref().or(shown.as_ref()).unwrap_or(request))
 }
