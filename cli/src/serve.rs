@@ -27,9 +27,22 @@ pub(crate) struct Serve {
     /// The Ollama to record from (http://127.0.0.1:11434) [default: OLLAMA_HOST]
     #[arg(long, value_name = "HOST")]
     ollama_upstream: Option<String>,
-    /// The address to listen on.
+    /// The address to listen on; one that is not loopback also needs --allow-remote.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Let --host take an address other machines can reach (they can then record with
+    /// the upstream's key: set a token).
+    #[arg(long)]
+    allow_remote: bool,
+    /// A host name to answer to besides localhost, 127.0.0.1, [::1] and --host (a
+    /// container's name); `*` for any. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
+    /// A token every request must carry, as Authorization: Bearer TOKEN (an OpenAI
+    /// SDK's api_key), x-api-key or X-Recording-Token [default:
+    /// INFERENCE_RECORDER_TOKEN, which other users cannot see in the process list]
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
     /// The port; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -69,6 +82,15 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     }
     if let Some(host) = args.ollama_upstream {
         server = server.ollama_upstream(host);
+    }
+    if args.allow_remote {
+        server = server.allow_remote();
+    }
+    for name in args.allow_host {
+        server = server.allow_host(name);
+    }
+    if let Some(token) = args.token {
+        server = server.token(token);
     }
     let running = server.start().await.map_err(|err| err.to_string())?;
     {

@@ -20,11 +20,17 @@
 //! # }
 //! ```
 //!
+//! It answers only what a local test suite sends: a `Host` naming the server, no
+//! foreign `Origin`, JSON bodies as `Content-Type: application/json`, and, when
+//! [`RecordingServer::token`] is set, the token; so a web page cannot drive it
+//! (the guide's threat model).
+//!
 //! Per request, a header `X-Recording-Scope: <name>` records and replays that request
 //! under its own scope (see [`Recording::scope`]), so many tests can share one server.
 //! The provider crates own the wire formats (SSE for OpenAI, NDJSON for Ollama); this
 //! crate only routes.
 
+mod guard;
 mod routes;
 
 use std::net::SocketAddr;
@@ -37,6 +43,11 @@ use provider_openai::{OpenAIConfig, OpenAiClient};
 use recording_core::{Error, InferenceClient, Mode, Recording};
 use tokio::sync::oneshot;
 
+pub use guard::TOKEN_HEADER;
+
+/// The environment variable [`RecordingServer::from_env`] takes the server's token
+/// from (better than a `--token` flag, which other users of the machine can see).
+pub const TOKEN_ENV: &str = "INFERENCE_RECORDER_TOKEN";
 pub use routes::{MAX_BODY, SCOPE_HEADER};
 
 /// A recording server to start: its recorder's mode, directory and policy, its
@@ -49,6 +60,8 @@ pub struct RecordingServer {
     bind: SocketAddr,
     max_body: usize,
     record_command: Option<String>,
+    guard: guard::Guard,
+    allow_remote: bool,
 }
 
 impl Default for RecordingServer {
@@ -68,6 +81,8 @@ impl RecordingServer {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: MAX_BODY,
             record_command: None,
+            guard: guard::Guard::default(),
+            allow_remote: false,
         }
     }
 
@@ -75,7 +90,8 @@ impl RecordingServer {
     /// `TEST_INFERENCE_MODE` and the directory from `TEST_RECORDING_DIR` (as
     /// [`Recording::from_env`] reads them), the OpenAI-compatible upstream from
     /// `OPENAI_BASE_URL` (with `OPENAI_API_KEY`) and the Ollama upstream from
-    /// `OLLAMA_HOST`, when they are set and not blank. A later
+    /// `OLLAMA_HOST`, and the [`token`](RecordingServer::token) from
+    /// `INFERENCE_RECORDER_TOKEN`, when they are set and not blank. A later
     /// [`openai_upstream`](RecordingServer::openai_upstream) or
     /// [`ollama_upstream`](RecordingServer::ollama_upstream) wins over the environment,
     /// as `serve`'s flags do. Replay contacts no upstream, so setting them costs nothing.
@@ -86,6 +102,9 @@ impl RecordingServer {
         }
         if let Some(host) = env_value(provider_ollama::HOST_ENV) {
             server = server.ollama_upstream(host);
+        }
+        if let Some(token) = env_value(TOKEN_ENV) {
+            server = server.token(token.trim());
         }
         Ok(server)
     }
@@ -132,9 +151,36 @@ impl RecordingServer {
         self
     }
 
-    /// The address to listen on; `127.0.0.1:0` (a free port) by default.
+    /// The address to listen on; `127.0.0.1:0` (a free port) by default. An address
+    /// other machines can reach also needs [`allow_remote`](RecordingServer::allow_remote).
     pub fn bind(mut self, addr: SocketAddr) -> RecordingServer {
         self.bind = addr;
+        self
+    }
+
+    /// Lets [`bind`](RecordingServer::bind) take an address that is not loopback, so
+    /// other machines (or containers) can use the server, and the upstream's key, too.
+    /// Without it, [`start`](RecordingServer::start) refuses such an address; with it,
+    /// it logs a warning. Set a [`token`](RecordingServer::token) for such setups.
+    pub fn allow_remote(mut self) -> RecordingServer {
+        self.allow_remote = true;
+        self
+    }
+
+    /// A host name the server answers to besides `localhost`, `127.0.0.1`, `[::1]` and
+    /// its bound address (in `Host`, and in a browser's `Origin`), such as a
+    /// container's name in a shared network; `*` answers to any name. Every other name
+    /// is refused (`403`), which keeps web pages that use DNS rebinding out.
+    pub fn allow_host(mut self, name: impl Into<String>) -> RecordingServer {
+        self.guard.hosts.push(name.into().to_ascii_lowercase());
+        self
+    }
+
+    /// A token every request must carry (`401` otherwise), as `Authorization: Bearer
+    /// TOKEN` (what an OpenAI SDK sends as its API key), `x-api-key` or
+    /// [`TOKEN_HEADER`]. It is never forwarded, logged or written.
+    pub fn token(mut self, token: impl Into<String>) -> RecordingServer {
+        self.guard.token = Some(token.into());
         self
     }
 
@@ -156,7 +202,30 @@ impl RecordingServer {
     }
 
     /// Binds and starts serving on the current tokio runtime.
-    pub async fn start(self) -> Result<RunningServer, Error> {
+    pub async fn start(mut self) -> Result<RunningServer, Error> {
+        let ip = self.bind.ip();
+        if !ip.is_loopback() {
+            if !self.allow_remote {
+                return Err(Error::Config(format!(
+                    "{ip} is not a loopback address: other machines could use the server, and the upstream's key; allow it with RecordingServer::allow_remote (serve --allow-remote), and set a token"
+                )));
+            }
+            tracing::warn!(
+                "listening on {ip}, which other machines can reach{}",
+                if self.guard.token.is_some() {
+                    ""
+                } else {
+                    ", without a token: anyone who reaches it can record with the upstream's key"
+                }
+            );
+        }
+        if !ip.is_unspecified() {
+            let bound = match ip {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            self.guard.hosts.push(bound);
+        }
         let listener = tokio::net::TcpListener::bind(self.bind)
             .await
             .map_err(|err| Error::Config(format!("cannot listen on {}: {err}", self.bind)))?;
@@ -193,6 +262,7 @@ impl RecordingServer {
         let engines = routes::Engines {
             providers,
             record_command: self.record_command,
+            guard: self.guard,
         };
         let app = routes::router(engines, self.max_body);
         let (stop, stopped) = oneshot::channel::<()>();

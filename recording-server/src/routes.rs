@@ -16,6 +16,8 @@ use recording_core::{
 };
 use serde_json::{Value, json};
 
+use crate::guard::Guard;
+
 /// The header that sets the scope of one request (see `Recording::scope`).
 pub const SCOPE_HEADER: &str = "x-recording-scope";
 
@@ -34,6 +36,8 @@ pub(crate) struct Engines {
     /// What a miss tells the client to run to record it, without the upstream flag;
     /// `None`: the `cargo test` line of a Rust test.
     pub(crate) record_command: Option<String>,
+    /// Who may use the server.
+    pub(crate) guard: Guard,
 }
 
 pub(crate) fn router(engines: Engines, max_body: usize) -> Router {
@@ -76,6 +80,15 @@ async fn answer(
     let refuse = |status: StatusCode, message: String| {
         plain(status, wire.error_body(&message, "invalid_request"))
     };
+    let has_body = !body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&body)
+        .iter()
+        .all(u8::is_ascii_whitespace);
+    if let Err(refusal) = engines.guard.check(&headers, has_body) {
+        tracing::warn!("{method} {path} refused: {}", refusal.message);
+        return refuse(refusal.status, refusal.message);
+    }
     let Some(method) = request_method(method.as_str()) else {
         let message = format!("the recording server records GET, POST and DELETE, not {method}");
         return refuse(StatusCode::METHOD_NOT_ALLOWED, message);

@@ -177,10 +177,13 @@ async fn echoed_and_embedded_keys_never_leave_the_client() {
         .expect("starts");
     let answer: Value = tests::tls::reqwest_client()
         .post(format!("{}/v1/chat/completions", front.url()))
+        .header("content-type", "application/json")
         .body(r#"{"model": "m", "messages": [{"role": "user", "content": "via the server"}]}"#)
         .send()
         .await
         .expect("answered")
+        .error_for_status()
+        .expect("the upstream's answer, not a refusal")
         .json()
         .await
         .expect("json");

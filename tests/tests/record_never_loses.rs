@@ -387,7 +387,10 @@ async fn through_the_recording_server_no_fault_replaces_a_good_recording() {
         .expect("starts");
     let url = format!("{}/v1/chat/completions", front.url());
     let post = |body: &'static str| {
-        let request = tests::tls::reqwest_client().post(url.clone()).body(body);
+        let request = tests::tls::reqwest_client()
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .body(body);
         async move { request.send().await.expect("an answer") }
     };
     let streamed = r#"{"model": "m", "stream": true}"#;

@@ -260,7 +260,7 @@ async fn an_unchanged_ollama_client_records_and_replays_through_the_server() {
 }
 
 /// A raw HTTP request to the server: status and body text.
-/// A POST with no headers of its own.
+/// A POST with only the JSON content type every SDK sends.
 async fn post(url: &str, body: Vec<u8>) -> (u16, String) {
     raw("POST", url, &[], body).await
 }
@@ -269,6 +269,7 @@ async fn raw(method: &str, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -
     let client = tests::tls::reqwest_client();
     let mut request = client
         .request(method.parse().expect("method"), url)
+        .header("content-type", "application/json")
         .body(body);
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -416,6 +417,7 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_whole_recording() {
         .expect("starts");
     let response = tests::tls::reqwest_client()
         .post(format!("{}/v1/chat/completions", server.url()))
+        .header("content-type", "application/json")
         .body(r#"{"model": "m", "stream": true}"#)
         .send()
         .await
