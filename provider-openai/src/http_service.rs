@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use recording_core::wire::{WireBody, WireResponse, encode, request_body, request_method};
+use recording_core::wire::{
+    WireBody, WireResponse, encode, request_body, request_endpoint, request_method,
+};
 use recording_core::{ApiRequest, Error, InferenceClient, Recording};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
@@ -74,7 +76,7 @@ impl RecordingHttpService {
 
     async fn answer(self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
         let request = factory.build().await?;
-        let (base, endpoint) = split_url(request.url());
+        let (base, endpoint) = split_url(request.url()).map_err(OpenAIError::InvalidArgument)?;
         let Some(method) = request_method(request.method().as_str()) else {
             return Err(OpenAIError::InvalidArgument(format!(
                 "the recorder does not record {} requests",
@@ -107,21 +109,20 @@ impl RecordingHttpService {
     }
 }
 
-/// A URL's base (up to and including `/v1`) and the endpoint below it (`/v1/...`).
-/// Without a `/v1` segment the base is the origin and the endpoint the whole path.
-fn split_url(url: &reqwest::Url) -> (String, String) {
-    let path = url.path();
+/// A URL's base (up to and including `/v1`) and the endpoint below it (`/v1/...`, with
+/// the URL's query), as every front reads a request's endpoint. Without a `/v1`
+/// segment the base is the origin and the endpoint the whole path.
+fn split_url(url: &reqwest::Url) -> Result<(String, String), String> {
+    let path = request_endpoint(url.path(), None)?;
     let origin = url.origin().ascii_serialization();
-    match path
+    let (base, path) = match path
         .find("/v1/")
         .or_else(|| path.ends_with("/v1").then(|| path.len() - 3))
     {
-        Some(at) => (
-            format!("{origin}{}", &path[..at + 3]),
-            path[at..].to_owned(),
-        ),
-        None => (origin, path.to_owned()),
-    }
+        Some(at) => (format!("{origin}{}", &path[..at + 3]), &path[at..]),
+        None => (origin, path.as_str()),
+    };
+    Ok((base, request_endpoint(path, url.query())?))
 }
 
 fn into_reqwest(wire: WireResponse) -> Result<reqwest::Response, OpenAIError> {
@@ -160,23 +161,29 @@ mod tests {
     #[test]
     fn urls_split_at_v1() {
         let split = |url: &str| split_url(&reqwest::Url::parse(url).expect("url"));
+        let both = |base: &str, endpoint: &str| Ok((base.to_owned(), endpoint.to_owned()));
         assert_eq!(
             split("http://127.0.0.1:8080/v1/chat/completions"),
-            (
-                "http://127.0.0.1:8080/v1".into(),
-                "/v1/chat/completions".into()
-            )
+            both("http://127.0.0.1:8080/v1", "/v1/chat/completions")
         );
+        // The query stays part of the request (it used to be dropped).
         assert_eq!(
             split("https://gw.example/openai/v1/embeddings?x=1"),
-            (
-                "https://gw.example/openai/v1".into(),
-                "/v1/embeddings".into()
-            )
+            both("https://gw.example/openai/v1", "/v1/embeddings?x=1")
         );
         assert_eq!(
             split("http://127.0.0.1:9/health"),
-            ("http://127.0.0.1:9".into(), "/health".into())
+            both("http://127.0.0.1:9", "/health")
+        );
+        // A base URL ending in `/v1/`: the endpoint the typed API gives.
+        assert_eq!(
+            split("http://127.0.0.1:8080/v1//chat/completions"),
+            both("http://127.0.0.1:8080/v1", "/v1/chat/completions")
+        );
+        // The URL parser resolves dot segments (`%2e` too) before the service sees them.
+        assert_eq!(
+            split("http://127.0.0.1:8080/v1/%2e%2e/admin"),
+            both("http://127.0.0.1:8080", "/admin")
         );
     }
 }

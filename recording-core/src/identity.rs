@@ -6,7 +6,9 @@
 //! {"body": <body>, "endpoint": "/v1/chat/completions", "method": "POST"}
 //! ```
 //!
-//! with a `"scope"` member added when the recorder is scoped. RFC 8785 sorts object keys
+//! with a `"scope"` member added when the recorder is scoped, and a `"query"` member when
+//! the endpoint has a query string (`/v1/models?limit=1`: `"endpoint": "/v1/models"`,
+//! `"query": "limit=1"`, its parameters sorted). RFC 8785 sorts object keys
 //! by UTF-16 code units, drops insignificant whitespace and writes numbers the way
 //! ECMAScript does, so any language can recompute a key. Host, port, headers and keys
 //! are not part of it: a recording made against one server replays against any other.
@@ -23,9 +25,13 @@ use crate::api::client::ApiRequest;
 
 /// The value whose canonical form is hashed.
 pub fn identity_value(request: &ApiRequest, scope: Option<&str>) -> Value {
+    let (path, query) = path_and_query(&request.endpoint);
     let mut map = Map::new();
     map.insert("method".into(), Value::from(request.method.as_str()));
-    map.insert("endpoint".into(), Value::from(request.endpoint.as_str()));
+    map.insert("endpoint".into(), Value::from(path));
+    if let Some(query) = query {
+        map.insert("query".into(), Value::from(query));
+    }
     map.insert("body".into(), request.body.clone());
     if let Some(scope) = scope {
         map.insert("scope".into(), Value::from(scope));
@@ -51,8 +57,9 @@ pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
 /// `"call"` member to the canonical form.
 pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> String {
     // The same bytes as `canonical_json(&identity_value(..))`, without cloning the
-    // body: the members are written in their sorted order (body, endpoint, method,
-    // scope).
+    // body: the members are written in their sorted order (body, call, endpoint,
+    // method, query, scope).
+    let (path, query) = path_and_query(&request.endpoint);
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"body\":");
     write_canonical(&request.body, &mut out, 0);
@@ -61,15 +68,40 @@ pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> St
         out.extend_from_slice(call.to_string().as_bytes());
     }
     out.extend_from_slice(b",\"endpoint\":");
-    write_string(&request.endpoint, &mut out);
+    write_string(path, &mut out);
     out.extend_from_slice(b",\"method\":");
     write_string(request.method.as_str(), &mut out);
+    if let Some(query) = &query {
+        out.extend_from_slice(b",\"query\":");
+        write_string(query, &mut out);
+    }
     if let Some(scope) = scope {
         out.extend_from_slice(b",\"scope\":");
         write_string(scope, &mut out);
     }
     out.push(b'}');
     hex(&Sha256::digest(&out))
+}
+
+/// An endpoint's path, and its query string in canonical order (its `&`-separated
+/// parameters sorted as they are written, empty ones dropped), `None` when it has none:
+/// `?a=1&b=2` and `?b=2&a=1` are one request, and an endpoint without a query keys as
+/// it always has.
+pub(crate) fn path_and_query(endpoint: &str) -> (&str, Option<String>) {
+    let Some((path, query)) = endpoint.split_once('?') else {
+        return (endpoint, None);
+    };
+    let mut parameters: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    if parameters.is_empty() {
+        return (path, None);
+    }
+    parameters.sort_unstable();
+    (path, Some(parameters.join("&")))
+}
+
+/// Whether two endpoints are one in a key: the same path, the same query parameters.
+pub(crate) fn same_endpoint(a: &str, b: &str) -> bool {
+    a == b || path_and_query(a) == path_and_query(b)
 }
 
 /// Where the canonical writer stops descending: far below any stack's limit, and
@@ -312,6 +344,30 @@ mod tests {
         assert_ne!(
             request_hash(&base, Some("a_test")),
             request_hash(&base, Some("another_test"))
+        );
+    }
+
+    #[test]
+    fn a_query_is_part_of_the_key_in_any_order_and_absent_when_empty() {
+        let models = |endpoint: &str| request_hash(&ApiRequest::get(endpoint), None);
+        let plain = models("/v1/models");
+        assert_eq!(models("/v1/models?"), plain);
+        assert_ne!(models("/v1/models?limit=1"), plain);
+        assert_ne!(
+            models("/v1/models?limit=1"),
+            models("/v1/models?limit=2&after=m")
+        );
+        assert_eq!(models("/v1/models?a=1&b=2"), models("/v1/models?b=2&a=1&"));
+        let request = ApiRequest::get("/v1/models?limit=1");
+        assert_eq!(
+            canonical_json(&identity_value(&request, Some("t"))),
+            r#"{"body":null,"endpoint":"/v1/models","method":"GET","query":"limit=1","scope":"t"}"#
+        );
+        assert_eq!(
+            sequence_hash(&request, Some("t"), 0),
+            hex(&Sha256::digest(
+                canonical_json(&identity_value(&request, Some("t"))).as_bytes()
+            ))
         );
     }
 

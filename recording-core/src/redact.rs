@@ -152,11 +152,15 @@ pub fn redact_request(
     fields: &[Pointer],
     secrets: &Secrets,
 ) -> Option<ApiRequest> {
+    let endpoint = redact_endpoint(&request.endpoint, secrets);
     let named = fields.iter().any(|field| field.matches(&request.body));
-    if !named && (secrets.is_empty() || !secrets.occurs_in(&request.body)) {
+    if endpoint.is_none() && !named && (secrets.is_empty() || !secrets.occurs_in(&request.body)) {
         return None;
     }
     let mut redacted = request.clone();
+    if let Some(endpoint) = endpoint {
+        redacted.endpoint = endpoint;
+    }
     for field in fields {
         field.visit_mut(&mut redacted.body, &mut |value| {
             *value = Value::String(REDACTED.to_owned());
@@ -164,6 +168,36 @@ pub fn redact_request(
     }
     secrets.scrub_value(&mut redacted.body);
     Some(redacted)
+}
+
+/// What a query parameter's name holds when its value is a credential (compared
+/// without case): `key` (`api_key`, `api-key`, `key`), `token`, `secret`, `password`,
+/// `sig` (a signed URL's signature).
+pub const SECRET_QUERY_NAMES: [&str; 5] = ["key", "token", "secret", "password", "sig"];
+
+/// `endpoint` with the values of its credential query parameters
+/// ([`SECRET_QUERY_NAMES`]) and any of `secrets` replaced, when it has any.
+fn redact_endpoint(endpoint: &str, secrets: &Secrets) -> Option<String> {
+    let (path, query) = endpoint.split_once('?')?;
+    let mut changed = false;
+    let parameters: Vec<Cow<'_, str>> = query
+        .split('&')
+        .map(|parameter| match parameter.split_once('=') {
+            Some((name, value))
+                if value != REDACTED
+                    && SECRET_QUERY_NAMES
+                        .iter()
+                        .any(|secret| name.to_ascii_lowercase().contains(secret)) =>
+            {
+                changed = true;
+                Cow::Owned(format!("{name}={REDACTED}"))
+            }
+            _ => Cow::Borrowed(parameter),
+        })
+        .collect();
+    let redacted = format!("{path}?{}", parameters.join("&"));
+    let scrubbed = secrets.scrub_str(&redacted);
+    (changed || matches!(scrubbed, Cow::Owned(_))).then(|| scrubbed.into_owned())
 }
 
 /// The default redacted fields ([`DEFAULT_REDACTED_FIELDS`]), parsed.
@@ -281,6 +315,23 @@ mod tests {
         );
         let err = secrets.scrub_error(Error::Transport("key sk-live-123456789 refused".into()));
         assert_eq!(err.to_string(), "transport error: key <redacted> refused");
+    }
+
+    #[test]
+    fn credentials_in_an_endpoints_query_are_redacted() {
+        let secrets = Secrets::new(["sk-live-1234567890".to_owned()]);
+        let request = ApiRequest::get("/v1/models?limit=1&api-key=abc123&Token=t0&after=m");
+        let redacted = redact_request(&request, &[], &Secrets::default()).expect("redacted");
+        assert_eq!(
+            redacted.endpoint,
+            "/v1/models?limit=1&api-key=<redacted>&Token=<redacted>&after=m"
+        );
+        let echoed = ApiRequest::get("/v1/models?user=sk-live-1234567890");
+        let redacted = redact_request(&echoed, &[], &secrets).expect("redacted");
+        assert_eq!(redacted.endpoint, "/v1/models?user=<redacted>");
+        assert!(redact_request(&ApiRequest::get("/v1/models?limit=1"), &[], &secrets).is_none());
+        let once = redact_request(&request, &[], &secrets).expect("redacted");
+        assert!(redact_request(&once, &[], &secrets).is_none(), "idempotent");
     }
 
     #[test]

@@ -74,6 +74,34 @@ pub fn request_body(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     serde_json::from_slice(bytes)
 }
 
+/// The endpoint of an HTTP request, as every front keys and forwards it: its path with
+/// repeated slashes collapsed (a base URL ending in `/v1/` gives `/v1//chat/completions`,
+/// the typed API `/v1/chat/completions`), then its query as sent, when it has one. A
+/// dot segment (`.` or `..`, also spelt `%2e`) is refused: resolved by the upstream,
+/// it would reach outside the base path it was given, with the key.
+pub fn request_endpoint(path: &str, query: Option<&str>) -> Result<String, String> {
+    let mut endpoint = String::with_capacity(path.len() + query.map_or(0, str::len) + 1);
+    for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err(format!(
+                "the path {path} has a {segment:?} segment, which could leave the upstream's base path; send the path it stands for"
+            ));
+        }
+        endpoint.push('/');
+        endpoint.push_str(segment);
+    }
+    // A trailing slash is the client's to send (and the root is `/`).
+    if endpoint.is_empty() || path.ends_with('/') {
+        endpoint.push('/');
+    }
+    if let Some(query) = query.filter(|query| !query.is_empty()) {
+        endpoint.push('?');
+        endpoint.push_str(query);
+    }
+    Ok(endpoint)
+}
+
 /// The HTTP status and error kind for an error that is not the server's own answer.
 fn status_of(err: &Error) -> (u16, &'static str) {
     match err {
@@ -229,6 +257,34 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn endpoints_collapse_slashes_keep_the_query_and_refuse_dot_segments() {
+        let endpoint = |path, query| request_endpoint(path, query);
+        assert_eq!(
+            endpoint("/v1//chat/completions", None).as_deref(),
+            Ok("/v1/chat/completions")
+        );
+        assert_eq!(
+            endpoint("/v1/models", Some("limit=2&after=m")).as_deref(),
+            Ok("/v1/models?limit=2&after=m")
+        );
+        assert_eq!(
+            endpoint("/v1/models", Some("")).as_deref(),
+            Ok("/v1/models")
+        );
+        assert_eq!(endpoint("/v1/models/", None).as_deref(), Ok("/v1/models/"));
+        assert_eq!(endpoint("/", None).as_deref(), Ok("/"));
+        for path in [
+            "/v1/../../etc/passwd",
+            "/v1/%2e%2e/x",
+            "/v1/%2E/x",
+            "/v1/./x",
+        ] {
+            let err = endpoint(path, None).expect_err(path);
+            assert!(err.contains(path), "{err}");
+        }
+    }
 
     #[test]
     fn minify_drops_whitespace_between_tokens_only() {

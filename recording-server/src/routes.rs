@@ -10,7 +10,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::Response;
 use recording_core::provider::Provider;
-use recording_core::wire::{WireBody, WireResponse, encode, request_body, request_method};
+use recording_core::wire::{
+    WireBody, WireResponse, encode, request_body, request_endpoint, request_method,
+};
 use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Mode, Normalizer, Recording,
 };
@@ -112,9 +114,13 @@ async fn answer(
             return refuse(StatusCode::BAD_REQUEST, message);
         }
     };
+    let endpoint = match request_endpoint(path, uri.query()) {
+        Ok(endpoint) => endpoint,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
+    };
     let request = ApiRequest {
         method,
-        endpoint: path.to_owned(),
+        endpoint,
         body,
     };
     let key = engine.hash_of(&request);

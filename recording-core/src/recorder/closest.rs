@@ -11,6 +11,7 @@ use similar::TextDiff;
 
 use crate::api::client::ApiRequest;
 use crate::api::miss::{Closest, ReplayMiss};
+use crate::identity::same_endpoint;
 use crate::mode::Mode;
 use crate::store::Store;
 use crate::store::format::{RecordedRequest, request_from_prefix, to_pretty_json};
@@ -148,7 +149,9 @@ fn find_closest(
         let Some(recorded) = read_request(path) else {
             continue;
         };
-        if recorded.method != request.method || recorded.endpoint != request.endpoint {
+        if recorded.method != request.method
+            || !same_endpoint(&recorded.endpoint, &request.endpoint)
+        {
             continue;
         }
         let same_scope = recorded.scope.as_deref() == scope;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
-use crate::identity::{request_hash, sequence_hash};
+use crate::identity::{request_hash, same_endpoint, sequence_hash};
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
@@ -583,7 +583,7 @@ impl<C: InferenceClient> Recording<C> {
             // to record over it: it may be someone's only copy.
             if let Some((path, file)) = self.store.load_response(&hash)? {
                 let asked = identity.as_ref().unwrap_or(&request);
-                if file.method != asked.method || file.endpoint != asked.endpoint {
+                if file.method != asked.method || !same_endpoint(&file.endpoint, &asked.endpoint) {
                     return Err(Error::InvalidRecording {
                         reason: format!(
                             "it records {} {}, but it is named for {} {}: was it renamed, or edited by hand?",
