@@ -108,6 +108,17 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
             .map_err(|err| err.to_string())?;
     }
     stopped().await;
+    // Shutdown is bounded (RunningServer::stop), but a user who signals again does
+    // not want to wait for it.
+    tokio::spawn(async {
+        stopped().await;
+        eprintln!("inference-recorder: a second signal: exiting without waiting");
+        std::process::exit(130);
+    });
+    eprintln!(
+        "inference-recorder: stopping: waiting up to {:?} for requests in flight and recordings being finished (signal again to exit at once)",
+        recording_server::SHUTDOWN_GRACE * 2
+    );
     running.stop().await.map_err(|err| err.to_string())
 }
 

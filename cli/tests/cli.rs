@@ -801,3 +801,53 @@ fn key_prints_the_key_a_recorder_gives_the_request() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("must be a path"));
 }
+
+/// `serve`'s shutdown is bounded, and a second SIGTERM ends it at once: here a client
+/// stuck in its request head holds the first shutdown for its whole grace.
+#[cfg(unix)]
+#[test]
+fn a_second_signal_stops_serve_at_once() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
+        .args(["serve", "--dir"])
+        .arg(dir.path())
+        .env_remove("NEXTEST_RUN_ID")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("its first line");
+    let addr = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|url| url.strip_prefix("http://"))
+        .expect("the address")
+        .to_owned();
+    let mut stuck = std::net::TcpStream::connect(&addr).expect("connects");
+    stuck
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\n")
+        .expect("half a head");
+    let term = |child: &std::process::Child| {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    };
+    term(&child);
+    // Once serve says it is stopping, it listens for the second signal.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut said = String::new();
+    while !said.contains("signal again to exit at once") {
+        said.clear();
+        let read = stderr.read_line(&mut said).expect("stderr");
+        assert!(read > 0, "serve ended without saying it was stopping");
+    }
+    term(&child);
+    let status = child.wait().expect("exited");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+}

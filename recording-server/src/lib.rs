@@ -30,6 +30,7 @@
 //! The provider crates own the wire formats (SSE for OpenAI, NDJSON for Ollama); this
 //! crate only routes.
 
+mod connections;
 mod guard;
 mod routes;
 
@@ -37,11 +38,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use provider_ollama::OllamaClient;
 use provider_openai::{OpenAIConfig, OpenAiClient};
 use recording_core::{Error, InferenceClient, Mode, Recording};
-use tokio::sync::oneshot;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
 
 pub use guard::TOKEN_HEADER;
 
@@ -56,13 +58,26 @@ pub use routes::{MAX_BODY, SCOPE_HEADER};
 pub struct RecordingServer {
     recorder: Recording<()>,
     openai: Option<OpenAIConfig>,
+    /// Whether `openai` has a base URL given to it (a key alone is not an upstream).
+    openai_base: bool,
     ollama: Option<String>,
     bind: SocketAddr,
     max_body: usize,
+    read_timeout: Duration,
+    shutdown_grace: Duration,
     record_command: Option<String>,
     guard: guard::Guard,
     allow_remote: bool,
 }
+
+/// How long a client may take to send a request's head, and then its body, by default:
+/// 30 seconds, far above what a test client needs and short enough that a stuck one
+/// does not hold a connection for ever.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`RunningServer::stop`] waits for requests in flight, and then for
+/// recordings being finished, by default: 5 seconds each.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for RecordingServer {
     fn default() -> Self {
@@ -77,9 +92,12 @@ impl RecordingServer {
         RecordingServer {
             recorder: Recording::new(()),
             openai: None,
+            openai_base: false,
             ollama: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: MAX_BODY,
+            read_timeout: READ_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
             record_command: None,
             guard: guard::Guard::default(),
             allow_remote: false,
@@ -135,10 +153,14 @@ impl RecordingServer {
     pub fn openai_upstream(mut self, base_url: impl Into<String>) -> RecordingServer {
         let config = self.openai.take().unwrap_or_default();
         self.openai = Some(config.with_api_base(base_url));
+        self.openai_base = true;
         self
     }
 
-    /// The key sent to the OpenAI-compatible upstream.
+    /// The key sent to the OpenAI-compatible upstream; it needs an
+    /// [`openai_upstream`](RecordingServer::openai_upstream) too (without one,
+    /// [`start`](RecordingServer::start) is an error: the server never picks
+    /// `https://api.openai.com/v1` on its own).
     pub fn openai_api_key(mut self, key: impl Into<String>) -> RecordingServer {
         let config = self.openai.take().unwrap_or_default();
         self.openai = Some(config.with_api_key(key));
@@ -191,6 +213,21 @@ impl RecordingServer {
         self
     }
 
+    /// How long a client may take to send a request's head (from its first byte), and
+    /// then its body; [`READ_TIMEOUT`] by default. A head that takes longer closes the
+    /// connection; a body, `408 Request Timeout`.
+    pub fn read_timeout(mut self, timeout: Duration) -> RecordingServer {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// How long [`RunningServer::stop`] waits for requests in flight, and then for
+    /// recordings being finished; [`SHUTDOWN_GRACE`] by default.
+    pub fn shutdown_grace(mut self, grace: Duration) -> RecordingServer {
+        self.shutdown_grace = grace;
+        self
+    }
+
     /// What a replay miss tells a client to run to record the request, up to the
     /// upstream flag the server adds (`--openai-upstream URL`): `inference-recorder
     /// serve` says `inference-recorder serve --mode record-if-missing --dir DIR`, since
@@ -203,6 +240,11 @@ impl RecordingServer {
 
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(mut self) -> Result<RunningServer, Error> {
+        if self.openai.is_some() && !self.openai_base {
+            return Err(Error::Config(
+                "an OpenAI key was given without an upstream to send it to: name the server with RecordingServer::openai_upstream (serve --openai-upstream URL, or OPENAI_BASE_URL), https://api.openai.com/v1 for OpenAI itself".to_owned(),
+            ));
+        }
         let ip = self.bind.ip();
         if !ip.is_loopback() {
             if !self.allow_remote {
@@ -259,32 +301,30 @@ impl RecordingServer {
                 (provider, self.recorder.with_inner(upstream))
             })
             .collect();
+        let (in_flight, calls_done) = mpsc::channel::<()>(1);
         let engines = routes::Engines {
             providers,
             record_command: self.record_command,
             guard: self.guard,
+            max_body: self.max_body,
+            body_timeout: self.read_timeout,
+            in_flight,
         };
-        let app = routes::router(engines, self.max_body);
+        let app = routes::router(engines);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            // Answers are written as they come (a stream's chunks one by one), so
-            // Nagle's algorithm would only hold small writes back.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        });
+        let deadlines = connections::Deadlines {
+            header: self.read_timeout,
+            grace: self.shutdown_grace,
+        };
+        let task = tokio::spawn(connections::serve(listener, app, deadlines, stopped));
         tracing::info!(%addr, mode = %self.recorder.current_mode(), dir = %self.recorder.recordings_dir().display(), "recording server listening");
         Ok(RunningServer {
             addr,
             recorder: self.recorder,
+            grace: self.shutdown_grace,
             stop: Some(stop),
             task: Some(task),
+            calls_done,
         })
     }
 }
@@ -297,13 +337,16 @@ fn env_value(name: &str) -> Option<String> {
 }
 
 /// A running recording server. Dropping it stops it; [`RunningServer::stop`] also
-/// waits for in-flight requests and for streams still being recorded.
+/// waits, within a bound, for in-flight requests and for streams still being recorded.
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
     recorder: Recording<()>,
+    grace: Duration,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// Closed once every engine call the server started has ended.
+    calls_done: mpsc::Receiver<()>,
 }
 
 impl RunningServer {
@@ -339,20 +382,31 @@ impl RunningServer {
         self.recorder.finish_recording().await;
     }
 
-    /// Stops accepting connections, waits for in-flight requests to finish and for
-    /// streams still being recorded.
+    /// Stops accepting connections, closes idle ones, and waits for requests in flight
+    /// and for streams still being recorded: each of the two waits lasts at most the
+    /// [`shutdown_grace`](RecordingServer::shutdown_grace), so `stop` returns within
+    /// twice that, whatever clients and upstreams do. A connection still open then is
+    /// closed; a call or stream still running is left unrecorded, and logged.
     pub async fn stop(mut self) -> Result<(), Error> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(Error::Transport(format!("the server failed: {err}"))),
-                Err(err) => return Err(Error::Transport(format!("the server task failed: {err}"))),
-            }
+            task.await
+                .map_err(|err| Error::Transport(format!("the server task failed: {err}")))?;
         }
-        self.recorder.finish_recording().await;
+        let recorded = tokio::time::timeout(self.grace, async {
+            // The engines hold the only senders: `None` once every call has ended.
+            let _ = self.calls_done.recv().await;
+            self.recorder.finish_recording().await;
+        })
+        .await;
+        if recorded.is_err() {
+            tracing::warn!(
+                "calls or streams still being recorded after {:?} of shutdown were left unrecorded",
+                self.grace
+            );
+        }
         Ok(())
     }
 }

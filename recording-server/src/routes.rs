@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri, header};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use recording_core::provider::Provider;
 use recording_core::wire::{
@@ -17,6 +19,7 @@ use recording_core::{
     ApiRequest, ApiResponse, Error, InferenceClient, Mode, Normalizer, Recording,
 };
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use crate::guard::Guard;
 
@@ -40,22 +43,21 @@ pub(crate) struct Engines {
     pub(crate) record_command: Option<String>,
     /// Who may use the server.
     pub(crate) guard: Guard,
+    /// The largest request body taken, in bytes.
+    pub(crate) max_body: usize,
+    /// How long a client may take to send its body.
+    pub(crate) body_timeout: Duration,
+    /// Held by every engine call in flight, so shutdown can wait for them.
+    pub(crate) in_flight: mpsc::Sender<()>,
 }
 
-pub(crate) fn router(engines: Engines, max_body: usize) -> Router {
-    Router::new()
-        .fallback(answer)
-        .layer(DefaultBodyLimit::max(max_body))
-        .with_state(Arc::new(engines))
+pub(crate) fn router(engines: Engines) -> Router {
+    Router::new().fallback(answer).with_state(Arc::new(engines))
 }
 
-async fn answer(
-    State(engines): State<Arc<Engines>>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let path = uri.path();
     let Some((provider, engine)) = engines
         .providers
@@ -81,6 +83,54 @@ async fn answer(
     let wire = provider.wire();
     let refuse = |status: StatusCode, message: String| {
         plain(status, wire.error_body(&message, "invalid_request"))
+    };
+    // Refused from its announced length, before a byte of it is read: an
+    // `Expect: 100-continue` client gets no `100 Continue`, and sends nothing.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let Some(length) = announced.filter(|&length| length > engines.max_body as u64) {
+        let message = format!(
+            "the body of {method} {path} is {length} bytes; the recording server takes at most {} (RecordingServer::max_body)",
+            engines.max_body
+        );
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, message);
+    }
+    let body = match tokio::time::timeout(
+        engines.body_timeout,
+        axum::body::to_bytes(body, engines.max_body),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(err)) => {
+            // The limit, for a body sent without a length (chunked), or a broken one.
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            let (status, message) = if too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body of {method} {path} is over {} bytes, the most the recording server takes (RecordingServer::max_body)",
+                        engines.max_body
+                    ),
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("the body of {method} {path} could not be read: {err}"),
+                )
+            };
+            return refuse(status, message);
+        }
+        Err(_) => {
+            let message = format!(
+                "the body of {method} {path} did not arrive within {:?} (RecordingServer::read_timeout)",
+                engines.body_timeout
+            );
+            return refuse(StatusCode::REQUEST_TIMEOUT, message);
+        }
     };
     let has_body = !body
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -126,7 +176,24 @@ async fn answer(
     let key = engine.hash_of(&request);
     let existed =
         engine.current_mode() == Mode::RecordIfMissing && engine.path_of(&request).exists();
-    let mut result = engine.send(request).await;
+    // In a task of its own: a client that leaves before the answer starts (its
+    // timeout shorter than the model's) does not cancel the call, so the answer it
+    // paid for is still recorded and its retry replays it.
+    let call = {
+        let engine = engine.clone();
+        let in_flight = engines.in_flight.clone();
+        tokio::spawn(async move {
+            let result = engine.send(request).await;
+            drop(in_flight);
+            result
+        })
+    };
+    let mut result = match call.await {
+        Ok(result) => result,
+        Err(err) => Err(Error::Transport(format!(
+            "the recording call failed: {err}"
+        ))),
+    };
     if let (Err(Error::ReplayMiss(miss)), Some(command)) = (&mut result, &engines.record_command) {
         miss.record_with = Some(format!(
             "{command} --{name}-upstream URL (or {env}=URL), then run the client's tests again",

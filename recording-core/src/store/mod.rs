@@ -95,9 +95,14 @@ impl Store {
     /// directory, flushed, then renamed over the old one. A crash or a concurrent writer
     /// leaves the old complete file or the new complete file, never a torn one.
     ///
-    /// A body nested deeper than [`MAX_BODY_DEPTH`] is refused (the file is not
-    /// written) because no reader of this project could read it back.
+    /// A body nested deeper than [`MAX_BODY_DEPTH`], or a recording larger than
+    /// [`MAX_RECORDING_BYTES`], is refused (the file is not written) because no reader
+    /// of this project could read it back.
     pub fn save(&self, hash: &str, file: &RecordingFile) -> Result<PathBuf, Error> {
+        self.save_within(hash, file, MAX_RECORDING_BYTES)
+    }
+
+    fn save_within(&self, hash: &str, file: &RecordingFile, limit: u64) -> Result<PathBuf, Error> {
         check_key(hash)?;
         let path = self.path_for(hash);
         let bodies = [Some(&file.request.body), Some(&file.response.body)]
@@ -112,7 +117,15 @@ impl Store {
                 return Err(storage_error("write", &path, io::Error::other(why)));
             }
         }
-        write_file(&path, file.to_pretty_json().as_bytes(), self.durable)?;
+        let contents = file.to_pretty_json();
+        if contents.len() as u64 > limit {
+            let why = format!(
+                "the recording is {} bytes; recordings are read up to {limit} bytes, so it could never be replayed",
+                contents.len()
+            );
+            return Err(storage_error("write", &path, io::Error::other(why)));
+        }
+        write_file(&path, contents.as_bytes(), self.durable)?;
         Ok(path)
     }
 
@@ -544,6 +557,36 @@ mod tests {
             path,
             dir.path().join(format!("recordings/responses/{key}.json"))
         );
+    }
+
+    #[test]
+    fn a_recording_too_large_to_read_back_is_refused_and_the_old_one_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path());
+        let key = "0123456789abcdef".repeat(4);
+        let small = RecordingFile::from_slice(
+            br#"{"request": {"method": "GET", "endpoint": "/v1/models"}, "response": {"body": {}}}"#,
+            Path::new("inline.json"),
+        )
+        .expect("a recording");
+        let path = store.save(&key, &small).expect("saved");
+        let before = fs::read(&path).expect("read");
+        let mut large = small.clone();
+        large.response.body = serde_json::json!({"text": "x".repeat(4096)});
+        let err = store
+            .save_within(&key, &large, 4096)
+            .expect_err("too large to read back");
+        let message = err.to_string();
+        assert!(
+            message.contains("read up to 4096 bytes") && message.contains(&key),
+            "{message}"
+        );
+        assert_eq!(
+            fs::read(&path).expect("read"),
+            before,
+            "the old file is kept"
+        );
+        assert!(store.save_within(&key, &small, 4096).is_ok());
     }
 
     #[test]
