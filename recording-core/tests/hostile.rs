@@ -208,3 +208,49 @@ async fn a_miss_reads_only_the_request_of_each_recording_and_stops_at_its_limit(
     let _ = Method::Get;
     let _ = client.provider();
 }
+
+/// A miss searches the recordings off the caller's thread: on a runtime with one
+/// thread, a hit asked for after eight misses beside 2 000 recordings is answered
+/// before any of them. Searched on the caller's thread, each miss would hold the
+/// thread for its whole search, and the hit would come last.
+#[tokio::test(flavor = "current_thread")]
+async fn misses_never_hold_up_a_hit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = Recording::new(Scripted::new(answer())).dir(dir.path());
+    let store = Store::new(dir.path());
+    let filler = "x".repeat(10_000);
+    for n in 0..recording_core::limits::MISS_SEARCH_FILES {
+        let request = chat(&format!("{n} {filler}"));
+        store
+            .save(&client.hash_of(&request), &file_for(&request, json!({})))
+            .expect("written");
+    }
+    let hit = chat("the one asked for");
+    store
+        .save(&client.hash_of(&hit), &file_for(&hit, json!({"ok": true})))
+        .expect("written");
+
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let (client, done) = (client.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let missed = json_of(&client, chat(&format!("not recorded {n}"))).await;
+            assert!(matches!(missed, Err(Error::ReplayMiss(_))), "{missed:?}");
+            let _ = done.send("miss");
+        }));
+    }
+    {
+        let (client, done) = (client.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let answered = json_of(&client, hit).await.expect("a hit");
+            assert_eq!(answered, json!({"ok": true}));
+            let _ = done.send("hit");
+        }));
+    }
+    drop(done);
+    for task in tasks {
+        task.await.expect("the task ran");
+    }
+    assert_eq!(finished.recv().await, Some("hit"), "the hit came first");
+}

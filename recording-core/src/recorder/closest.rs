@@ -27,7 +27,11 @@ pub const MISS_SEARCH_TIME: Duration = Duration::from_millis(100);
 impl ReplayMiss {
     /// Builds the miss report for `request`, searching `store` for the closest
     /// recording of the same method and endpoint, preferring the same model.
-    pub(crate) fn new(
+    ///
+    /// The search reads files for up to [`MISS_SEARCH_TIME`]: on tokio's blocking
+    /// pool, so that a server's other clients, whose hits share the worker threads,
+    /// never wait for someone else's miss.
+    pub(crate) async fn new(
         request: &ApiRequest,
         hash: String,
         provider: &str,
@@ -35,11 +39,30 @@ impl ReplayMiss {
         mode: Mode,
         store: &Store,
     ) -> ReplayMiss {
-        let (closest, search_stopped) = find_closest(request, scope, store);
+        // On the caller's thread: the test's name comes from it.
+        let bare = ReplayMiss::bare(request, hash, provider, scope, mode, store);
+        let (closest, search_stopped) = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let (request, scope, store) =
+                    (request.clone(), scope.map(str::to_owned), store.clone());
+                runtime
+                    .spawn_blocking(move || find_closest(&request, scope.as_deref(), &store))
+                    .await
+                    .unwrap_or_else(|err| {
+                        (
+                            None,
+                            Some(format!(
+                                "the search for the closest recording failed: {err}"
+                            )),
+                        )
+                    })
+            }
+            Err(_) => find_closest(request, scope, store),
+        };
         ReplayMiss {
             closest,
             search_stopped,
-            ..ReplayMiss::bare(request, hash, provider, scope, mode, store)
+            ..bare
         }
     }
 

@@ -606,14 +606,17 @@ impl<C: InferenceClient> Recording<C> {
             }
             if self.mode == Mode::Replay {
                 tracing::debug!(mode = %self.mode, hash, endpoint = %request.endpoint, outcome = "miss", "no recording");
-                return Err(Error::ReplayMiss(Box::new(ReplayMiss::new(
-                    identity.as_ref().unwrap_or(&request),
-                    hash,
-                    self.inner.provider(),
-                    self.scope.as_deref(),
-                    self.mode,
-                    &self.store,
-                ))));
+                return Err(Error::ReplayMiss(Box::new(
+                    ReplayMiss::new(
+                        identity.as_ref().unwrap_or(&request),
+                        hash,
+                        self.inner.provider(),
+                        self.scope.as_deref(),
+                        self.mode,
+                        &self.store,
+                    )
+                    .await,
+                )));
             }
         }
         self.record(request, identity, hash, secrets).await
