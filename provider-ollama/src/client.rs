@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{api_error, end_at_first_error, json_body, snippet};
+use recording_core::transport::{api_error, end_at_first_error, json_body, kept_headers, snippet};
 use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use serde_json::Value;
 
@@ -155,8 +155,14 @@ impl OllamaClient {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
+            let headers = kept_headers(
+                response
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_bytes())),
+            );
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(api_error(status.as_u16(), &bytes));
+            return Err(api_error(status.as_u16(), &bytes, headers));
         }
         let content_type = response
             .headers()

@@ -9,7 +9,7 @@ use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{api_error, end_at_first_error, json_body, snippet};
+use recording_core::transport::{api_error, end_at_first_error, json_body, kept_headers, snippet};
 use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
@@ -265,6 +265,21 @@ impl InferenceClient for OpenAiClient {
         self.secrets.clone()
     }
 
+    /// A copy that also sends `headers` (a client's `OpenAI-Beta`, say); one that
+    /// cannot be an HTTP header is left out.
+    fn with_headers(&self, headers: &[(String, String)]) -> Option<Arc<dyn InferenceClient>> {
+        let mut client = self.clone();
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(value),
+            ) {
+                client.headers.insert(name, value);
+            }
+        }
+        Some(Arc::new(client))
+    }
+
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         self.check()?;
         let limit = recording_core::timeout::configured(self.timeout)?;
@@ -295,8 +310,14 @@ impl OpenAiClient {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         if !status.is_success() {
+            let headers = kept_headers(
+                response
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_bytes())),
+            );
             let bytes = response.bytes().await.map_err(transport)?;
-            return Err(api_error(status.as_u16(), &bytes));
+            return Err(api_error(status.as_u16(), &bytes, headers));
         }
         let content_type = response
             .headers()

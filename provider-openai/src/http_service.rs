@@ -130,11 +130,21 @@ fn into_reqwest(wire: WireResponse) -> Result<reqwest::Response, OpenAIError> {
         WireBody::Full(bytes) => reqwest::Body::from(bytes),
         WireBody::Stream(chunks) => reqwest::Body::wrap_stream(chunks),
     };
-    let response = http::Response::builder()
+    let mut response = http::Response::builder()
         .status(wire.status)
         .header(CONTENT_TYPE, wire.content_type)
         .body(body)
         .map_err(|err| OpenAIError::InvalidArgument(format!("cannot build a response: {err}")))?;
+    // What an API error kept of the upstream's headers: async-openai reads
+    // `retry-after` and the rate limits from them as from the server's own answer.
+    for (name, value) in wire.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     Ok(reqwest::Response::from(response))
 }
 
@@ -157,6 +167,24 @@ impl tower_service::Service<HttpRequestFactory> for RecordingHttpService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_api_errors_kept_headers_reach_the_sdk() {
+        let err = recording_core::transport::api_error(
+            429,
+            br#"{"error": {"message": "slow down"}}"#,
+            vec![
+                ("retry-after".to_owned(), "7".to_owned()),
+                ("x-ratelimit-remaining-requests".to_owned(), "0".to_owned()),
+            ],
+        );
+        let response = into_reqwest(encode(&WIRE, Err(err))).expect("a response");
+        assert_eq!(response.status(), 429);
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header("retry-after"), Some("7"));
+        assert_eq!(header("x-ratelimit-remaining-requests"), Some("0"));
+        assert_eq!(header("content-type"), Some("application/json"));
+    }
 
     #[test]
     fn urls_split_at_v1() {

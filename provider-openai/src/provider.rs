@@ -35,4 +35,10 @@ impl Provider for OpenAiProvider {
     fn upstream_env(&self) -> &'static str {
         crate::BASE_URL_ENV
     }
+
+    /// What the OpenAI SDKs send beside the key: a beta's opt-in, and the organization
+    /// and project the call is billed to.
+    fn forwarded_headers(&self) -> &'static [&'static str] {
+        &["openai-beta", "openai-organization", "openai-project"]
+    }
 }

@@ -29,6 +29,15 @@ pub trait Provider: Send + Sync + 'static {
     /// (`OPENAI_BASE_URL`), for what a recording front tells its user to set.
     fn upstream_env(&self) -> &'static str;
 
+    /// The request headers (lower case) that change what its server answers or bills
+    /// (`openai-beta`, an organization, `anthropic-version`): the recording server
+    /// forwards these from its clients to the upstream, through
+    /// [`InferenceClient::with_headers`](crate::InferenceClient::with_headers). They are
+    /// not part of the key. None by default.
+    fn forwarded_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether `path` belongs to its API: one of [`path_prefixes`](Provider::path_prefixes)
     /// itself, or below it.
     fn owns(&self, path: &str) -> bool {

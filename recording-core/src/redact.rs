@@ -100,12 +100,17 @@ impl Secrets {
                 status,
                 mut body,
                 not_recorded,
+                headers,
             } => {
                 self.scrub_value(&mut body);
                 Error::Api {
                     status,
                     body,
                     not_recorded,
+                    headers: headers
+                        .into_iter()
+                        .map(|(name, value)| (name, text(value)))
+                        .collect(),
                 }
             }
             Error::Transport(message) => Error::Transport(text(message)),

@@ -15,12 +15,16 @@ use serde_json::Value;
 use crate::api::client::{ApiResponse, Method, Recorded, RecordedBody, ResponseBody, paced};
 use crate::api::error::Error;
 
-/// An HTTP answer: status, content type and body.
+/// An HTTP answer: status, content type, headers and body.
 pub struct WireResponse {
     /// The HTTP status.
     pub status: u16,
     /// The `Content-Type` header.
     pub content_type: &'static str,
+    /// Further headers, lower case, set after `content_type` (so a recorded
+    /// `content-type` wins): those an API error kept from the upstream's answer
+    /// (`retry-after`, rate limits; see `transport::kept_headers`).
+    pub headers: Vec<(String, String)>,
     /// The body, whole or as a stream of framed chunks.
     pub body: WireBody,
 }
@@ -150,11 +154,21 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
 
 fn encode_error(format: &dyn WireFormat, err: Error) -> WireResponse {
     match err {
-        Error::Api { status, body, .. } => match body {
-            // A text body (an HTML page, a plain message) goes back as text.
-            Value::String(text) => full(status, "text/plain; charset=utf-8", text.into_bytes()),
-            body => json(status, &body),
-        },
+        Error::Api {
+            status,
+            body,
+            headers,
+            ..
+        } => {
+            let mut response = match body {
+                // A text body (an HTML page, a plain message) goes back as text, in
+                // the content type it came in when that was kept.
+                Value::String(text) => full(status, "text/plain; charset=utf-8", text.into_bytes()),
+                body => json(status, &body),
+            };
+            response.headers = headers.into_vec();
+            response
+        }
         other => {
             let (status, kind) = status_of(&other);
             json(status, &format.error_body(&other.to_string(), kind))
@@ -170,6 +184,7 @@ fn full(status: u16, content_type: &'static str, body: Vec<u8>) -> WireResponse 
     WireResponse {
         status,
         content_type,
+        headers: Vec::new(),
         body: WireBody::Full(body),
     }
 }
@@ -206,6 +221,7 @@ where
     WireResponse {
         status: 200,
         content_type: format.stream_content_type(),
+        headers: Vec::new(),
         body: WireBody::Stream(Box::pin(framed)),
     }
 }

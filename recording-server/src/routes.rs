@@ -164,6 +164,27 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
             return refuse(StatusCode::BAD_REQUEST, message);
         }
     };
+    // The headers that change the upstream's answer, forwarded by a copy of its
+    // client; the key does not include them.
+    let forwarded: Vec<(String, String)> = provider
+        .forwarded_headers()
+        .iter()
+        .filter_map(|&name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect();
+    let with_headers;
+    let upstream = (!forwarded.is_empty())
+        .then(|| engine.inner().with_headers(&forwarded))
+        .flatten();
+    let engine = match upstream {
+        Some(upstream) => {
+            with_headers = engine.with_inner(upstream);
+            &with_headers
+        }
+        None => engine,
+    };
     let endpoint = match request_endpoint(path, uri.query()) {
         Ok(endpoint) => endpoint,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
@@ -252,6 +273,14 @@ fn into_axum(wire: WireResponse) -> Response {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static(wire.content_type),
     );
+    for (name, value) in wire.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     response
 }
 

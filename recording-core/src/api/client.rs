@@ -400,6 +400,14 @@ pub trait InferenceClient: Send + Sync {
     /// An HTTP error status with a body is [`Error::Api`]; a failure to reach the
     /// server or read its answer is [`Error::Transport`].
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error>;
+
+    /// This client sending `headers` (lower-case names) as well, for a front that
+    /// forwards a client's headers (see `Provider::forwarded_headers`); `None` when it
+    /// cannot, the default.
+    fn with_headers(&self, headers: &[(String, String)]) -> Option<Arc<dyn InferenceClient>> {
+        let _ = headers;
+        None
+    }
 }
 
 macro_rules! forward_inference_client {
@@ -420,6 +428,9 @@ macro_rules! forward_inference_client {
             }
             async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
                 (**self).send(request).await
+            }
+            fn with_headers(&self, headers: &[(String, String)]) -> Option<Arc<dyn InferenceClient>> {
+                (**self).with_headers(headers)
             }
         }
     )*};

@@ -30,6 +30,12 @@ pub enum Error {
         body: Value,
         /// Set by a record run that did not write this error, saying why.
         not_recorded: Option<String>,
+        /// The response headers a client acts on (`retry-after`, `x-ratelimit-*`, the
+        /// content type of a body that is not JSON, a request id), lower case, as
+        /// [`transport::kept_headers`](crate::transport::kept_headers) keeps them. The
+        /// HTTP fronts send them back, so an SDK backs off as it would from the server.
+        /// Boxed: an error is returned often and should stay small.
+        headers: Box<[(String, String)]>,
     },
 
     /// The server could not be reached or its answer could not be read (connection
@@ -124,7 +130,16 @@ impl Error {
             status,
             body,
             not_recorded: None,
+            headers: Box::default(),
         }
+    }
+
+    /// This error with `headers` as its response headers, when it is an API error.
+    pub fn with_headers(mut self, kept: Vec<(String, String)>) -> Error {
+        if let Error::Api { headers, .. } = &mut self {
+            *headers = kept.into_boxed_slice();
+        }
+        self
     }
 
     /// The HTTP status of an API error.

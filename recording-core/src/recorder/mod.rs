@@ -475,9 +475,7 @@ impl<C: InferenceClient> Recording<C> {
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
         crate::store::used::note(self.store.dir(), hash);
         let body = match replayed {
-            Replayed::Error(RecordedError { status, body }) => {
-                return Err(Error::api(status, body));
-            }
+            Replayed::Error(error) => return Err(error.into_error()),
             Replayed::Json(body) => RecordedBody::json(body),
             Replayed::Stream {
                 chunks,
@@ -485,7 +483,7 @@ impl<C: InferenceClient> Recording<C> {
                 chunk_ms,
             } => RecordedBody::stream(
                 chunks,
-                error.map(|RecordedError { status, body }| Error::api(status, body)),
+                error.map(RecordedError::into_error),
                 self.pace
                     .zip(chunk_ms)
                     .map(|(factor, times)| gaps(&times, factor)),

@@ -1,6 +1,7 @@
 //! Record modes: the request sent as it is, the answer normalized and written once it
 //! is complete (a stream through the tee in `stream`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -73,17 +74,23 @@ impl<C: InferenceClient> Recording<C> {
                     Ok(ApiResponse::stream(Box::pin(stream)).with_origin(path))
                 }
             },
-            Err(Error::Api { status, body, .. }) => {
+            Err(Error::Api {
+                status,
+                body,
+                headers,
+                ..
+            }) => {
                 if let Some(why) = pending.refuses_error(status) {
                     tracing::debug!(mode = %self.mode, hash = pending.hash, status, outcome = "not recorded", why, "API error");
                     return Err(Error::Api {
                         status,
                         body,
                         not_recorded: Some(why),
+                        headers,
                     });
                 }
-                let (_, body) = pending.write_error(status, body)?;
-                Err(Error::api(status, body))
+                let (_, body) = pending.write_error(status, body, &headers)?;
+                Err(Error::api(status, body).with_headers(headers.into_vec()))
             }
             Err(other) => {
                 tracing::debug!(mode = %self.mode, hash = pending.hash, outcome = "not recorded", error = %other, "inner client failed");
@@ -161,6 +168,7 @@ impl PendingWrite {
             status: 200,
             is_streaming,
             is_error: false,
+            headers: BTreeMap::new(),
             body,
             stream_error,
             chunk_ms,
@@ -171,12 +179,18 @@ impl PendingWrite {
         self,
         status: u16,
         mut body: Value,
+        headers: &[(String, String)],
     ) -> Result<(PathBuf, Value), Error> {
         self.secrets.scrub_value(&mut body);
+        let headers = headers
+            .iter()
+            .map(|(name, value)| (name.clone(), self.secrets.scrub_str(value).into_owned()))
+            .collect();
         self.save(RecordedResponse {
             status,
             is_streaming: false,
             is_error: true,
+            headers,
             body,
             stream_error: None,
             chunk_ms: None,

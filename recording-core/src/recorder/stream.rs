@@ -60,9 +60,14 @@ impl Stream for RecordingStream {
                         status,
                         body,
                         not_recorded: Some(why),
+                        headers: Box::default(),
                     })));
                 }
-                let error = RecordedError { status, body };
+                let error = RecordedError {
+                    status,
+                    body,
+                    headers: Default::default(),
+                };
                 let chunks = Value::Array(std::mem::take(&mut this.chunks));
                 Poll::Ready(Some(Err(
                     match pending.write(

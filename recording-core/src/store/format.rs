@@ -13,6 +13,7 @@
 //! `"is_error": true`. llama-stack's Python recorder wraps each body or chunk as
 //! `{"__type__": "<python class>", "__data__": {...}}`; reading unwraps it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -144,6 +145,12 @@ pub struct RecordedResponse {
     /// Whether this is an API error, replayed as [`Error::Api`].
     #[serde(default, skip_serializing_if = "is_false")]
     pub is_error: bool,
+    /// For an API error, the response headers a client acts on (`retry-after`, rate
+    /// limits, the content type of a body that is not JSON, a request id), as
+    /// [`transport::kept_headers`](crate::transport::kept_headers) keeps them; absent
+    /// when there are none, as for every answer that is not an error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// The body, the chunks, or the error body.
     pub body: Value,
     /// The API error that ended a stream after its chunks, if any.
@@ -163,6 +170,7 @@ impl RecordedResponse {
             status: 200,
             is_streaming: false,
             is_error: false,
+            headers: BTreeMap::new(),
             body,
             stream_error: None,
             chunk_ms: None,
@@ -178,13 +186,23 @@ impl RecordedResponse {
     }
 }
 
-/// An API error that ended a stream.
+/// An API error: one that ended a stream, or a whole error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedError {
     /// The HTTP status the error carried.
     pub status: u16,
     /// The error body.
     pub body: Value,
+    /// The response headers a client acts on, for a whole error response.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+impl RecordedError {
+    /// The error it replays as.
+    pub fn into_error(self) -> Error {
+        Error::api(self.status, self.body).with_headers(self.headers.into_iter().collect())
+    }
 }
 
 fn ok_status() -> u16 {
@@ -291,6 +309,8 @@ struct RawResponse<'a> {
     is_streaming: bool,
     #[serde(default)]
     is_error: bool,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
     #[serde(borrow)]
     body: &'a RawValue,
     #[serde(default)]
@@ -402,6 +422,7 @@ impl Replayed {
             return Ok(Replayed::Error(RecordedError {
                 status: raw.status,
                 body,
+                headers: raw.headers,
             }));
         }
         if !raw.is_streaming {
@@ -424,6 +445,7 @@ impl Replayed {
             Replayed::Error(RecordedError {
                 status: response.status,
                 body: response.body,
+                headers: response.headers,
             })
         } else if let (true, Value::Array(items)) = (response.is_streaming, &response.body) {
             Replayed::Stream {
