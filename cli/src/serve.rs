@@ -93,6 +93,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         server = server.token(token);
     }
     let running = server.start().await.map_err(|err| err.to_string())?;
+    // Listened for before the first line: a client that reads it and signals at once
+    // must find the handler in place.
+    let mut signals = Signals::new();
     {
         let mut stdout = std::io::stdout().lock();
         let line = format!(
@@ -107,11 +110,11 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
             .and_then(|()| stdout.flush())
             .map_err(|err| err.to_string())?;
     }
-    stopped().await;
+    signals.next().await;
     // Shutdown is bounded (RunningServer::stop), but a user who signals again does
     // not want to wait for it.
-    tokio::spawn(async {
-        stopped().await;
+    tokio::spawn(async move {
+        signals.next().await;
         eprintln!("inference-recorder: a second signal: exiting without waiting");
         std::process::exit(130);
     });
@@ -122,25 +125,38 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     running.stop().await.map_err(|err| err.to_string())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stopped() {
+/// SIGINT and SIGTERM, listened for from the moment this is made.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.streams {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

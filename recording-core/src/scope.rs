@@ -1,11 +1,15 @@
 //! Scoping recordings by the current test.
 
-/// The name of the test running now, such as `tests::chat_works`: a scope unique to each
-/// test, and the same name `cargo test` filters by.
+/// The name of the test running now, with the crate it is compiled in, such as
+/// `my_app::tests::chat_works` (a unit test) or `chat::smoke::hello` (`hello` in module
+/// `smoke` of `tests/chat.rs`): a scope unique to each test of a package, even where
+/// two test binaries have a test of the same path.
 ///
-/// The name comes from the thread the test harness runs the test on (libtest and
-/// cargo-nextest name it after the test), so it names the test even when called in a
-/// helper function the test calls, and it does not depend on the compiler version. On
+/// The test's path comes from the thread the test harness runs the test on (libtest and
+/// cargo-nextest name it after the test, without the crate), so it names the test even
+/// when called in a helper function the test calls; the crate is the first segment of
+/// `module_path!()` where the macro is written. Neither depends on the compiler
+/// version. On
 /// a thread the harness did not name (a task spawned onto a runtime's worker threads,
 /// a program's main thread) it falls back to the path of the function it is written
 /// in, from `std::any::type_name`, whose exact text Rust does not promise to keep
@@ -24,15 +28,25 @@
 macro_rules! test_name {
     () => {{
         fn __recording_scope_marker() {}
-        $crate::scope::test_name_or(::std::any::type_name_of_val(&__recording_scope_marker))
+        $crate::scope::test_name_or(
+            ::std::module_path!(),
+            ::std::any::type_name_of_val(&__recording_scope_marker),
+        )
     }};
 }
 
-/// The running test's name (see [`current_test`]), or else the path of the function
-/// whose marker `marker` names. Public for the macro; not meant to be called.
+/// The running test's name (see [`current_test`]) after the crate of `module` (a
+/// `module_path!()`), or else the path of the function whose marker `marker` names.
+/// Public for the macro; not meant to be called.
 #[doc(hidden)]
-pub fn test_name_or(marker: &str) -> String {
-    current_test().unwrap_or_else(|| function_path(marker))
+pub fn test_name_or(module: &str, marker: &str) -> String {
+    match current_test() {
+        Some(test) => {
+            let krate = module.split("::").next().unwrap_or(module);
+            format!("{krate}::{test}")
+        }
+        None => function_path(marker),
+    }
 }
 
 /// The name of the test running on this thread, as the test harness named the thread;
@@ -71,17 +85,23 @@ mod tests {
 
     #[test]
     fn names_the_test_not_the_helper() {
-        assert_eq!(test_name!(), "scope::tests::names_the_test_not_the_helper");
+        assert_eq!(
+            test_name!(),
+            "recording_core::scope::tests::names_the_test_not_the_helper"
+        );
         assert_eq!(
             scope_from_a_helper(),
-            "scope::tests::names_the_test_not_the_helper"
+            "recording_core::scope::tests::names_the_test_not_the_helper"
         );
     }
 
     #[tokio::test]
     async fn names_the_enclosing_async_test() {
         let from_async_block = async { test_name!() }.await;
-        assert_eq!(test_name!(), "scope::tests::names_the_enclosing_async_test");
+        assert_eq!(
+            test_name!(),
+            "recording_core::scope::tests::names_the_enclosing_async_test"
+        );
         assert_eq!(from_async_block, test_name!());
     }
 

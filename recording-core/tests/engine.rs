@@ -418,14 +418,14 @@ async fn scopes_record_the_same_request_separately() {
     assert_eq!(recording_files(dir.path()).len(), 2);
     assert_eq!(
         b.current_scope(),
-        Some("scopes_record_the_same_request_separately")
+        Some("engine::scopes_record_the_same_request_separately")
     );
     let file: Value =
         serde_json::from_str(&fs::read_to_string(b.path_of(&chat("hi"))).expect("file"))
             .expect("json");
     assert_eq!(
         file["request"]["scope"],
-        "scopes_record_the_same_request_separately"
+        "engine::scopes_record_the_same_request_separately"
     );
 
     // A miss under a third scope points at a neighbour and names the test to re-run.
