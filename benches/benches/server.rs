@@ -153,3 +153,49 @@ fn server_64_concurrent_clients(bencher: Bencher) {
     });
     drop(server);
 }
+
+/// One client's hit while eight others keep missing beside 2 000 recordings of about
+/// 100 KB of the same endpoint and model (each miss searches them, up to its 100 ms
+/// cap), 2 worker threads: what a miss costs everyone else.
+#[divan::bench(sample_count = 30)]
+fn hit_while_eight_clients_miss(bencher: Bencher) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+    let request = recorded_chat(dir.path());
+    let filler = "Recordings keep tests deterministic. ".repeat(2_700);
+    let replayer = replayer(dir.path());
+    for n in 0..2_000 {
+        let neighbour = ApiRequest::post(
+            provider_openai::CHAT_COMPLETIONS,
+            serde_json::json!({"model": "tiny", "messages": [{"role": "user", "content": format!("{n} {filler}")}]}),
+        );
+        store_recording(&replayer, dir.path(), &neighbour, false, chat_body());
+    }
+    let rt = runtime(2);
+    let server = replay_server(&rt, dir.path());
+    let missing = Arc::new(AtomicBool::new(true));
+    let missers: Vec<_> = (0..8)
+        .map(|n| {
+            let (client, missing) = (client(&server.openai_url()), missing.clone());
+            let mut miss = request.clone();
+            miss.max_completion_tokens = Some(1_000 + n);
+            rt.spawn(async move {
+                while missing.load(Ordering::Relaxed) {
+                    // A 404 with the miss report: the answer expected here.
+                    let _ = client.chat().create(miss.clone()).await;
+                }
+            })
+        })
+        .collect();
+    let client = client(&server.openai_url());
+    bencher.bench_local(|| {
+        rt.block_on(client.chat().create(request.clone()))
+            .unwrap_or_else(|err| panic!("{err}"))
+    });
+    missing.store(false, Ordering::Relaxed);
+    for misser in missers {
+        let _ = rt.block_on(misser);
+    }
+    drop(server);
+}
