@@ -46,8 +46,9 @@ pub(crate) struct Refusal {
 }
 
 impl Guard {
-    /// Checks a request's headers; `has_body`: it carries a body to parse as JSON.
-    pub(crate) fn check(&self, headers: &HeaderMap, has_body: bool) -> Result<(), Refusal> {
+    /// Whether the request may be answered at all, from its headers alone: checked
+    /// before its body is read.
+    pub(crate) fn admits(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let forbidden = |message: String| Refusal {
             status: StatusCode::FORBIDDEN,
             message,
@@ -73,20 +74,6 @@ impl Guard {
                 )));
             }
         }
-        if has_body {
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok());
-            if !content_type.is_some_and(is_json) {
-                return Err(Refusal {
-                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    message: format!(
-                        "the recording server takes JSON bodies sent as Content-Type: application/json (what the SDKs send), not {}",
-                        content_type.map_or("none".to_owned(), |value| format!("{value:?}"))
-                    ),
-                });
-            }
-        }
         if let Some(token) = &self.token
             && !carries(headers, token)
         {
@@ -98,6 +85,24 @@ impl Guard {
             });
         }
         Ok(())
+    }
+
+    /// Whether a body (`has_body`: not blank) was sent as JSON, which a cross-site
+    /// "simple" request cannot do.
+    pub(crate) fn json_body(headers: &HeaderMap, has_body: bool) -> Result<(), Refusal> {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        if !has_body || content_type.is_some_and(is_json) {
+            return Ok(());
+        }
+        Err(Refusal {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: format!(
+                "the recording server takes JSON bodies sent as Content-Type: application/json (what the SDKs send), not {}",
+                content_type.map_or("none".to_owned(), |value| format!("{value:?}"))
+            ),
+        })
     }
 
     fn allows(&self, host: &str) -> bool {

@@ -2,11 +2,10 @@
 //! and the engine's answer goes back in that provider's wire format.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::Router;
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -84,6 +83,11 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
     let refuse = |status: StatusCode, message: String| {
         plain(status, wire.error_body(&message, "invalid_request"))
     };
+    // Who asks, before a byte of the body is read.
+    if let Err(refusal) = engines.guard.admits(&headers) {
+        tracing::warn!("{method} {path} refused: {}", refusal.message);
+        return refuse(refusal.status, refusal.message);
+    }
     // Refused from its announced length, before a byte of it is read: an
     // `Expect: 100-continue` client gets no `100 Continue`, and sends nothing.
     let announced = headers
@@ -137,7 +141,7 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
         .unwrap_or(&body)
         .iter()
         .all(u8::is_ascii_whitespace);
-    if let Err(refusal) = engines.guard.check(&headers, has_body) {
+    if let Err(refusal) = Guard::json_body(&headers, has_body) {
         tracing::warn!("{method} {path} refused: {}", refusal.message);
         return refuse(refusal.status, refusal.message);
     }
