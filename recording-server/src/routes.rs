@@ -201,23 +201,26 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
     let key = engine.hash_of(&request);
     let existed =
         engine.current_mode() == Mode::RecordIfMissing && engine.path_of(&request).exists();
-    // In a task of its own: a client that leaves before the answer starts (its
-    // timeout shorter than the model's) does not cancel the call, so the answer it
-    // paid for is still recorded and its retry replays it.
-    let call = {
+    // A call that may reach the upstream runs in a task of its own: a client that
+    // leaves before the answer starts (its timeout shorter than the model's) does not
+    // cancel it, so the answer it paid for is still recorded and its retry replays it.
+    // A replay pays for nothing, and is answered in place.
+    let mut result = if engine.current_mode() == Mode::Replay {
+        engine.send(request).await
+    } else {
         let engine = engine.clone();
         let in_flight = engines.in_flight.clone();
-        tokio::spawn(async move {
+        let call = tokio::spawn(async move {
             let result = engine.send(request).await;
             drop(in_flight);
             result
-        })
-    };
-    let mut result = match call.await {
-        Ok(result) => result,
-        Err(err) => Err(Error::Transport(format!(
-            "the recording call failed: {err}"
-        ))),
+        });
+        match call.await {
+            Ok(result) => result,
+            Err(err) => Err(Error::Transport(format!(
+                "the recording call failed: {err}"
+            ))),
+        }
     };
     if let (Err(Error::ReplayMiss(miss)), Some(command)) = (&mut result, &engines.record_command) {
         miss.record_with = Some(format!(
