@@ -309,6 +309,16 @@ fn unused_judges_a_nextest_run_and_merges_its_partitions() {
 /// Starts `serve` over `dir` with `extra` flags and `env`, and waits for its first
 /// line; returns the process and the address it listens on.
 fn start_serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
+    spawn_serve(dir, extra, env, std::process::Stdio::null())
+}
+
+/// [`start_serve`], with its standard error going to `stderr`.
+fn spawn_serve(
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
         .args(["serve", "--dir"])
@@ -317,7 +327,7 @@ fn start_serve(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> (std::proces
         .envs(env.iter().copied())
         .env_remove("NEXTEST_RUN_ID")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("serve starts");
     let mut line = String::new();
@@ -809,24 +819,7 @@ fn key_prints_the_key_a_recorder_gives_the_request() {
 fn a_second_signal_stops_serve_at_once() {
     use std::io::{BufRead, Write};
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("inference-recorder"))
-        .args(["serve", "--dir"])
-        .arg(dir.path())
-        .env_remove("NEXTEST_RUN_ID")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("its first line");
-    let addr = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|url| url.strip_prefix("http://"))
-        .expect("the address")
-        .to_owned();
+    let (mut child, addr) = spawn_serve(dir.path(), &[], &[], std::process::Stdio::piped());
     let mut stuck = std::net::TcpStream::connect(&addr).expect("connects");
     stuck
         .write_all(b"POST /v1/chat/completions HTTP/1.1\r\n")

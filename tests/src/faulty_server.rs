@@ -105,6 +105,15 @@ impl FaultyServer {
         *self.behaviour.lock().expect("behaviour lock") = behaviour;
     }
 
+    /// A recording server in record mode over `dir` whose OpenAI-compatible upstream
+    /// is this server, to start after any settings of the test's own.
+    pub fn recording_front(&self, dir: &Path) -> recording_server::RecordingServer {
+        recording_server::RecordingServer::new()
+            .mode(recording_core::Mode::Record)
+            .dir(dir)
+            .openai_upstream(format!("{}/v1", self.url()))
+    }
+
     /// The raw bytes (head and body) of every request received so far.
     pub fn requests(&self) -> Vec<Vec<u8>> {
         self.requests.lock().expect("requests lock").clone()

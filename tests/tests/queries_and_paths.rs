@@ -53,10 +53,8 @@ fn typed_key(endpoint: &str) -> String {
 async fn the_server_keys_and_forwards_the_query() {
     let upstream = FaultyServer::start(Behaviour::Json(MODELS.to_owned())).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = RecordingServer::new()
-        .mode(Mode::Record)
-        .dir(dir.path())
-        .openai_upstream(format!("{}/v1", upstream.url()))
+    let server = upstream
+        .recording_front(dir.path())
         .start()
         .await
         .expect("starts");
@@ -106,10 +104,8 @@ async fn the_server_keys_and_forwards_the_query() {
 async fn paths_are_read_alike_and_dot_segments_refused() {
     let upstream = FaultyServer::start(Behaviour::Json(MODELS.to_owned())).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = RecordingServer::new()
-        .mode(Mode::Record)
-        .dir(dir.path())
-        .openai_upstream(format!("{}/v1", upstream.url()))
+    let server = upstream
+        .recording_front(dir.path())
         .start()
         .await
         .expect("starts");

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 
-use recording_core::Mode;
 use recording_server::{RecordingServer, RunningServer, TOKEN_HEADER};
 use tests::faulty_server::{Behaviour, FaultyServer, recordings_snapshot};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,10 +58,8 @@ async fn recording_server(
     ))
     .await;
     let server = with(
-        RecordingServer::new()
-            .mode(Mode::Record)
-            .dir(dir)
-            .openai_upstream(format!("{}/v1", upstream.url()))
+        upstream
+            .recording_front(dir)
             .openai_api_key("sk-upstream-key-000"),
     )
     .start()

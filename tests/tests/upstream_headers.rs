@@ -47,10 +47,8 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 async fn a_rate_limit_reaches_the_client_with_its_headers() {
     let upstream = FaultyServer::start(rate_limited()).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = RecordingServer::new()
-        .mode(Mode::Record)
-        .dir(dir.path())
-        .openai_upstream(format!("{}/v1", upstream.url()))
+    let server = upstream
+        .recording_front(dir.path())
         .start()
         .await
         .expect("starts");
@@ -126,10 +124,8 @@ async fn the_headers_that_change_the_answer_are_forwarded_and_not_keyed() {
     ))
     .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = RecordingServer::new()
-        .mode(Mode::Record)
-        .dir(dir.path())
-        .openai_upstream(format!("{}/v1", upstream.url()))
+    let server = upstream
+        .recording_front(dir.path())
         .openai_api_key("sk-server-key-0000")
         .start()
         .await
