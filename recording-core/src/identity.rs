@@ -56,31 +56,58 @@ pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
 /// (`Recording::in_sequence`): the first call (0) has the plain key, later ones add a
 /// `"call"` member to the canonical form.
 pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> String {
-    // The same bytes as `canonical_json(&identity_value(..))`, without cloning the
-    // body: the members are written in their sorted order (body, call, endpoint,
-    // method, query, scope).
+    let (body, rest) = canonical_halves(request, scope);
+    hash_halves(&body, call, &rest)
+}
+
+/// Whether `key` is the key of one of the first `calls` identical requests in sequence
+/// mode; the canonical form is written once for all of them.
+pub(crate) fn is_sequence_hash(
+    key: &str,
+    request: &ApiRequest,
+    scope: Option<&str>,
+    calls: u64,
+) -> bool {
+    let (body, rest) = canonical_halves(request, scope);
+    (0..calls).any(|call| hash_halves(&body, call, &rest) == key)
+}
+
+/// The canonical form around where a `"call"` member goes: `{"body":...` and
+/// `,"endpoint":...}`. The same bytes as `canonical_json(&identity_value(..))`, without
+/// cloning the body: the members are written in their sorted order (body, call,
+/// endpoint, method, query, scope).
+fn canonical_halves(request: &ApiRequest, scope: Option<&str>) -> (Vec<u8>, Vec<u8>) {
     let (path, query) = path_and_query(&request.endpoint);
-    let mut out = Vec::with_capacity(512);
-    out.extend_from_slice(b"{\"body\":");
-    write_canonical(&request.body, &mut out, 0);
-    if call > 0 {
-        out.extend_from_slice(b",\"call\":");
-        out.extend_from_slice(call.to_string().as_bytes());
-    }
-    out.extend_from_slice(b",\"endpoint\":");
-    write_string(path, &mut out);
-    out.extend_from_slice(b",\"method\":");
-    write_string(request.method.as_str(), &mut out);
+    let mut body = Vec::with_capacity(512);
+    body.extend_from_slice(b"{\"body\":");
+    write_canonical(&request.body, &mut body, 0);
+    let mut rest = Vec::with_capacity(128);
+    rest.extend_from_slice(b",\"endpoint\":");
+    write_string(path, &mut rest);
+    rest.extend_from_slice(b",\"method\":");
+    write_string(request.method.as_str(), &mut rest);
     if let Some(query) = &query {
-        out.extend_from_slice(b",\"query\":");
-        write_string(query, &mut out);
+        rest.extend_from_slice(b",\"query\":");
+        write_string(query, &mut rest);
     }
     if let Some(scope) = scope {
-        out.extend_from_slice(b",\"scope\":");
-        write_string(scope, &mut out);
+        rest.extend_from_slice(b",\"scope\":");
+        write_string(scope, &mut rest);
     }
-    out.push(b'}');
-    hex(&Sha256::digest(&out))
+    rest.push(b'}');
+    (body, rest)
+}
+
+/// SHA-256 of the canonical form, with `"call"` between its halves after the first.
+fn hash_halves(body: &[u8], call: u64, rest: &[u8]) -> String {
+    let mut digest = Sha256::new();
+    digest.update(body);
+    if call > 0 {
+        digest.update(b",\"call\":");
+        digest.update(call.to_string().as_bytes());
+    }
+    digest.update(rest);
+    hex(&digest.finalize())
 }
 
 /// An endpoint's path, and its query string in canonical order (its `&`-separated
@@ -369,6 +396,13 @@ mod tests {
                 canonical_json(&identity_value(&request, Some("t"))).as_bytes()
             ))
         );
+        // A later call in sequence mode: the same form with a `call` member.
+        let mut with_call = identity_value(&request, Some("t"));
+        with_call["call"] = Value::from(2);
+        let expected = hex(&Sha256::digest(canonical_json(&with_call).as_bytes()));
+        assert_eq!(sequence_hash(&request, Some("t"), 2), expected);
+        assert!(is_sequence_hash(&expected, &request, Some("t"), 3));
+        assert!(!is_sequence_hash(&expected, &request, Some("t"), 2));
     }
 
     #[test]

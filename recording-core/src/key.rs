@@ -65,7 +65,7 @@ pub fn is_key_of(
     rules: &dyn Normalizer,
 ) -> bool {
     with_keyed(request, rules, |keyed| {
-        (0..SEQUENCE_CALLS_CHECKED).any(|call| sequence_hash(keyed, scope, call) == key)
+        crate::identity::is_sequence_hash(key, keyed, scope, SEQUENCE_CALLS_CHECKED)
     })
 }
 
