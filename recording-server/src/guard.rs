@@ -22,7 +22,8 @@ const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 #[derive(Clone, Default)]
 pub(crate) struct Guard {
     /// The host names (lower case, without a port) `Host` and `Origin` may name
-    /// besides the loopback ones; `*` allows any.
+    /// besides the loopback ones (the bound address when it is not loopback, and those
+    /// the user allowed); `*` allows any.
     pub(crate) hosts: Vec<String>,
     /// The token a request must carry, when one is set.
     pub(crate) token: Option<String>,

@@ -261,7 +261,7 @@ impl RecordingServer {
                 }
             );
         }
-        if !ip.is_unspecified() {
+        if !ip.is_unspecified() && !ip.is_loopback() {
             let bound = match ip {
                 std::net::IpAddr::V4(ip) => ip.to_string(),
                 std::net::IpAddr::V6(ip) => format!("[{ip}]"),

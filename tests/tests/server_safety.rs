@@ -119,6 +119,12 @@ async fn a_cross_site_page_cannot_record_or_read() {
         "{}",
         answer.body
     );
+    assert_eq!(
+        answer.body.matches("127.0.0.1").count(),
+        1,
+        "each allowed name once: {}",
+        answer.body
+    );
     let answer = send(
         addr,
         &format!("GET /v1/models HTTP/1.1\r\nHost: rebound.evil.example:{port}"),
