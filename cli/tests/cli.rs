@@ -844,3 +844,17 @@ fn a_second_signal_stops_serve_at_once() {
     let status = child.wait().expect("exited");
     assert_eq!(status.code(), Some(130), "{status:?}");
 }
+
+/// `serve` takes its token from `INFERENCE_RECORDER_TOKEN` (other users can read a
+/// process's flags, not its environment): a request without it is refused.
+#[test]
+fn serve_takes_its_token_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let answer = serve_one_chat(
+        dir.path(),
+        &[],
+        &[("INFERENCE_RECORDER_TOKEN", "tok-from-env-4242")],
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(!answer.contains("tok-from-env"), "{answer}");
+}

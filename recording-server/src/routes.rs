@@ -88,53 +88,9 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
         tracing::warn!("{method} {path} refused: {}", refusal.message);
         return refuse(refusal.status, refusal.message);
     }
-    // Refused from its announced length, before a byte of it is read: an
-    // `Expect: 100-continue` client gets no `100 Continue`, and sends nothing.
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
-    if let Some(length) = announced.filter(|&length| length > engines.max_body as u64) {
-        let message = format!(
-            "the body of {method} {path} is {length} bytes; the recording server takes at most {} (RecordingServer::max_body)",
-            engines.max_body
-        );
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, message);
-    }
-    let body = match tokio::time::timeout(
-        engines.body_timeout,
-        axum::body::to_bytes(body, engines.max_body),
-    )
-    .await
-    {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(err)) => {
-            // The limit, for a body sent without a length (chunked), or a broken one.
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            let (status, message) = if too_large {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "the body of {method} {path} is over {} bytes, the most the recording server takes (RecordingServer::max_body)",
-                        engines.max_body
-                    ),
-                )
-            } else {
-                (
-                    StatusCode::BAD_REQUEST,
-                    format!("the body of {method} {path} could not be read: {err}"),
-                )
-            };
-            return refuse(status, message);
-        }
-        Err(_) => {
-            let message = format!(
-                "the body of {method} {path} did not arrive within {:?} (RecordingServer::read_timeout)",
-                engines.body_timeout
-            );
-            return refuse(StatusCode::REQUEST_TIMEOUT, message);
-        }
+    let body = match read_body(&engines, &method, path, &headers, body).await {
+        Ok(body) => body,
+        Err((status, message)) => return refuse(status, message),
     };
     let has_body = !body
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -235,6 +191,59 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
         outcome(engine.current_mode(), existed, &result)
     );
     into_axum(encode(wire, result))
+}
+
+/// A request's body, within the size limit and the read deadline, or the status and
+/// message to refuse it with. An announced length over the limit is refused before a
+/// byte is read: an `Expect: 100-continue` client gets no `100 Continue`, and sends
+/// nothing.
+async fn read_body(
+    engines: &Engines,
+    method: &axum::http::Method,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, (StatusCode, String)> {
+    let limit = engines.max_body;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let Some(length) = announced.filter(|&length| length > limit as u64) {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body of {method} {path} is {length} bytes; the recording server takes at most {limit} (RecordingServer::max_body)"
+            ),
+        ));
+    }
+    match tokio::time::timeout(engines.body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        // The limit, for a body sent without a length (chunked), or a broken body.
+        Ok(Err(err)) => Err(
+            match std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+            {
+                true => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the body of {method} {path} is over {limit} bytes, the most the recording server takes (RecordingServer::max_body)"
+                    ),
+                ),
+                false => (
+                    StatusCode::BAD_REQUEST,
+                    format!("the body of {method} {path} could not be read: {err}"),
+                ),
+            },
+        ),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body of {method} {path} did not arrive within {:?} (RecordingServer::read_timeout)",
+                engines.body_timeout
+            ),
+        )),
+    }
 }
 
 /// What the engine did, for the log line.

@@ -61,6 +61,23 @@ async fn a_body_announced_too_large_is_refused_before_it_is_sent() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(!answer.contains("100 Continue"), "{answer}");
     assert!(answer.contains("52428800 bytes"), "{answer}");
+
+    // Sent without a length (chunked), it is refused once it passes the limit.
+    let mut socket = TcpStream::connect(server.addr()).await.expect("connects");
+    let chunk = "x".repeat(8192);
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    socket.write_all(request.as_bytes()).await.expect("sent");
+    let answer = within(
+        Duration::from_secs(10),
+        "the refusal",
+        read_all(&mut socket),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("over 4096 bytes"), "{answer}");
 }
 
 #[tokio::test]
