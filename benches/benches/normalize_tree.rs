@@ -74,6 +74,24 @@ fn check_clean_tree(bencher: Bencher, files: usize) {
         });
 }
 
+/// `check_clean_tree` without the check that each file is named by its request's key
+/// (`--no-name-check`): what that check costs.
+#[divan::bench(args = [10_000], sample_count = 5, sample_size = 1)]
+fn check_clean_tree_without_names(bencher: Bencher, files: usize) {
+    let (_dir, found) = clean_tree(files);
+    let settings = normalize::Settings {
+        write: false,
+        check_names: false,
+    };
+    bencher
+        .counter(ItemsCount::new(files))
+        .with_inputs(|| found.clone())
+        .bench_local_values(|found| {
+            let report = normalize::run(found, settings, &|| {});
+            assert_eq!(report.modified(), 0);
+        });
+}
+
 /// The floor of `check_clean_tree`: every file read and parsed.
 #[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5, sample_size = 1)]
 fn parse_floor(bencher: Bencher, files: usize) {
