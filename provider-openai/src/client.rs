@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
-use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use recording_core::transport::{api_error, end_at_first_error, json_body, kept_headers, snippet};
+use http_transport::transport;
+use recording_core::transport::{end_at_first_error, json_body, snippet};
 use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
 use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
@@ -99,36 +99,9 @@ impl OpenAiClient {
         }
     }
 
-    /// The HTTP client: reqwest with rustls, on the crypto provider the application
-    /// installed for the process if it did, else on ring, which this crate builds. The
-    /// provider is handed to this client only, never installed for the process: the
-    /// recorder, a test dependency, must not change what the app's own clients use.
-    /// Without the platform's certificate verifier (no root certificates), HTTPS
-    /// upstreams fail verification and say so; `http://` ones work.
+    /// The HTTP client every OpenAI client uses (see [`http_transport::http_client`]).
     pub(crate) fn http_client() -> reqwest::Client {
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-        let versions = || {
-            rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("rustls's providers support its default protocol versions")
-        };
-        let tls = versions()
-            .with_platform_verifier()
-            .map(|builder| builder.with_no_client_auth())
-            .unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "no certificate verifier for HTTPS upstreams");
-                versions()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            });
-        // As `reqwest::Client::new` does: building fails only on a broken TLS setup.
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .expect("reqwest takes a rustls ClientConfig")
+        http_transport::http_client()
     }
 
     /// A client that sends to `base` with exactly `headers`: what an app's own
@@ -307,24 +280,9 @@ impl OpenAiClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes),
         };
-        let response = builder.send().await.map_err(transport)?;
+        let response = http_transport::send(builder).await?;
         let status = response.status();
-        if !status.is_success() {
-            let headers = kept_headers(
-                response
-                    .headers()
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_bytes())),
-            );
-            let bytes = response.bytes().await.map_err(transport)?;
-            return Err(api_error(status.as_u16(), &bytes, headers));
-        }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("no content type")
-            .to_owned();
+        let content_type = http_transport::content_type(&response);
         let is_stream = content_type.starts_with("text/event-stream");
         if is_stream && wants_stream {
             return Ok(ApiResponse::stream(end_at_first_error(sse_chunks(
@@ -391,7 +349,7 @@ where
         last: Option<Value>,
     }
     let state = State {
-        events: Box::pin(bytes.eventsource()),
+        events: Box::pin(http_transport::sse_events(bytes)),
         last: None,
     };
     futures::stream::unfold(state, |mut state| async move {
@@ -409,7 +367,7 @@ where
                         snippet(event.data.as_bytes())
                     ))),
                 },
-                Some(Err(err)) => Err(Error::Transport(format!("the stream failed: {err}"))),
+                Some(Err(err)) => Err(err),
                 None if stream_is_complete(state.last.as_ref()) => return None,
                 None => Err(Error::Transport(
                     "the stream ended without `data: [DONE]`: the server or a proxy cut it \
@@ -439,11 +397,6 @@ fn error_event(chunk: Value) -> Result<Value, Error> {
         .filter(|code| (400..600).contains(code))
         .unwrap_or(500);
     Err(Error::api(status, chunk))
-}
-
-/// A reqwest failure as a transport error, without the URL (which could carry a key).
-fn transport(err: reqwest::Error) -> Error {
-    recording_core::transport::transport_error(&err.without_url())
 }
 
 #[cfg(test)]
