@@ -38,14 +38,42 @@ pub trait Provider: Send + Sync + 'static {
         &[]
     }
 
+    /// A path prefix under which a front serves this provider's whole API, stripped
+    /// before the request is keyed (`/anthropic`: the SDK given
+    /// `http://127.0.0.1:PORT/anthropic` posts to `/anthropic/v1/messages`, recorded as
+    /// `/v1/messages`). For a provider whose paths others share. None by default.
+    fn mount(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A request header only this provider's clients send, and the path prefix it
+    /// claims requests under (`anthropic-version` on `/v1`): a request carrying it is
+    /// this provider's even on a path another provider owns too. None by default.
+    fn claimed_by_header(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// How long the longest of [`path_prefixes`](Provider::path_prefixes) that `path`
+    /// is in is, if any: the registry routes a path to its most specific owner.
+    fn owned_length(&self, path: &str) -> Option<usize> {
+        self.path_prefixes()
+            .iter()
+            .filter(|prefix| is_below(path, prefix))
+            .map(|prefix| prefix.len())
+            .max()
+    }
+
     /// Whether `path` belongs to its API: one of [`path_prefixes`](Provider::path_prefixes)
     /// itself, or below it.
     fn owns(&self, path: &str) -> bool {
-        self.path_prefixes().iter().any(|prefix| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+        self.owned_length(path).is_some()
     }
+}
+
+/// Whether `path` is `prefix` or below it, by whole segments.
+fn is_below(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The providers every front and tool knows, in the order they are tried. The first is
@@ -73,9 +101,48 @@ impl Registry {
             .find(|provider| provider.name() == name)
     }
 
-    /// The provider whose API `path` belongs to, for a front routing a request.
+    /// The provider whose API `path` belongs to: the one with the longest prefix it is
+    /// in (`/v1/messages` is Anthropic's below OpenAI's `/v1`), the first listed on a
+    /// tie.
     pub fn for_path(&self, path: &str) -> Option<&'static dyn Provider> {
-        self.0.iter().copied().find(|provider| provider.owns(path))
+        let mut best: Option<(usize, &'static dyn Provider)> = None;
+        for &provider in self.0 {
+            if let Some(length) = provider.owned_length(path)
+                && best.is_none_or(|(longest, _)| length > longest)
+            {
+                best = Some((length, provider));
+            }
+        }
+        best.map(|(_, provider)| provider)
+    }
+
+    /// The provider a front's request is for, and the endpoint path to key and forward
+    /// it by: under a provider's [`mount`](Provider::mount), that provider and the
+    /// rest of the path; else the provider whose
+    /// [`claimed_by_header`](Provider::claimed_by_header) the request carries
+    /// (`has_header` says which it does), on a path below its prefix; else
+    /// [`for_path`](Registry::for_path).
+    pub fn route<'p>(
+        &self,
+        path: &'p str,
+        has_header: impl Fn(&str) -> bool,
+    ) -> Option<(&'static dyn Provider, &'p str)> {
+        for &provider in self.0 {
+            if let Some(mount) = provider.mount()
+                && is_below(path, mount)
+            {
+                let rest = &path[mount.len()..];
+                return Some((provider, if rest.is_empty() { "/" } else { rest }));
+            }
+        }
+        let claimed = self.0.iter().copied().find(|provider| {
+            provider
+                .claimed_by_header()
+                .is_some_and(|(header, prefix)| is_below(path, prefix) && has_header(header))
+        });
+        claimed
+            .or_else(|| self.for_path(path))
+            .map(|provider| (provider, path))
     }
 
     /// The provider of a recording: the one it names, else the one whose API its
