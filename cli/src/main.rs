@@ -25,9 +25,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve recordings over HTTP: OpenAI-compatible on /v1/*, Ollama on /api/*.
+    /// Serve recordings over HTTP: OpenAI-compatible on /v1/*, Ollama on /api/*,
+    /// Anthropic on /anthropic/v1/*.
     ///
-    /// The first line printed is `listening on URL openai=URL/v1 ollama=URL ...`. One
+    /// The first line printed is `listening on URL openai=URL/v1 ollama=URL
+    /// anthropic=URL/anthropic ...`. One
     /// line per request follows on stderr (method, path, key prefix,
     /// hit/miss/recorded). SIGINT or SIGTERM stops it after in-flight requests finish.
     Serve(serve::Serve),

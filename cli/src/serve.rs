@@ -27,6 +27,11 @@ pub(crate) struct Serve {
     /// The Ollama to record from (http://127.0.0.1:11434) [default: OLLAMA_HOST]
     #[arg(long, value_name = "HOST")]
     ollama_upstream: Option<String>,
+    /// The Anthropic Messages server to record from, its root (https://api.anthropic.com,
+    /// http://127.0.0.1:8080 for llama-server); its key comes from ANTHROPIC_API_KEY
+    /// [default: ANTHROPIC_BASE_URL]
+    #[arg(long, value_name = "URL")]
+    anthropic_upstream: Option<String>,
     /// The address to listen on; one that is not loopback also needs --allow-remote.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -71,7 +76,8 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         dir.display()
     );
     let recorder = recorder.dir(dir).record_errors(args.record_errors);
-    // Upstreams from OPENAI_BASE_URL and OLLAMA_HOST, as the SDKs read them; the flags win.
+    // Upstreams from OPENAI_BASE_URL, OLLAMA_HOST and ANTHROPIC_BASE_URL, as the SDKs
+    // read them; the flags win.
     let mut server = RecordingServer::from_env()
         .map_err(|err| err.to_string())?
         .recorder(recorder)
@@ -82,6 +88,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     }
     if let Some(host) = args.ollama_upstream {
         server = server.ollama_upstream(host);
+    }
+    if let Some(url) = args.anthropic_upstream {
+        server = server.anthropic_upstream(url);
     }
     if args.allow_remote {
         server = server.allow_remote();
@@ -99,10 +108,11 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     {
         let mut stdout = std::io::stdout().lock();
         let line = format!(
-            "listening on {} openai={} ollama={} mode={} dir={}",
+            "listening on {} openai={} ollama={} anthropic={} mode={} dir={}",
             running.url(),
             running.openai_url(),
             running.ollama_url(),
+            running.anthropic_url(),
             running.recorder().current_mode(),
             running.recorder().recordings_dir().display()
         );

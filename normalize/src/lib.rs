@@ -642,9 +642,16 @@ mod tests {
             name(rules_for(None, "/v1/models")),
             Ok("OpenAiNormalizer".into())
         );
+        assert_eq!(
+            name(rules_for(Some("anthropic"), "/v1/models")),
+            Ok("AnthropicNormalizer".into())
+        );
+        assert_eq!(
+            name(rules_for(None, "/v1/messages")),
+            Ok("AnthropicNormalizer".into())
+        );
         assert!(
-            name(rules_for(Some("anthropic"), "/v1/messages"))
-                .is_err_and(|e| e.contains("anthropic"))
+            name(rules_for(Some("gemini"), "/v1/messages")).is_err_and(|e| e.contains("gemini"))
         );
     }
 }

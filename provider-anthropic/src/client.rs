@@ -334,7 +334,10 @@ fn chunk_of(name: &str, data: &str) -> Result<Value, Error> {
             snippet(data.as_bytes())
         ))
     })?;
-    let kind = chunk.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = chunk
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     // `message` is the name of an event sent without one.
     if name != kind && name != "message" {
         return Err(Error::Transport(format!(
@@ -428,10 +431,7 @@ mod tests {
         assert!(!format!("{client:?}").contains("sk-ant-secret-1"));
         assert!(client.secrets().iter().any(|s| s == "sk-ant-secret-1"));
         assert_eq!(client.base_url().as_deref(), Some("http://127.0.0.1:9"));
-        assert_eq!(
-            client.url("/v1/messages"),
-            "http://127.0.0.1:9/v1/messages"
-        );
+        assert_eq!(client.url("/v1/messages"), "http://127.0.0.1:9/v1/messages");
         let with_v1 = AnthropicClient::new("http://127.0.0.1:9/v1", "");
         assert_eq!(
             with_v1.url("/v1/messages"),

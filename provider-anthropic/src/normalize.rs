@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 /// - llama.cpp's model list: `created` → `0` on `data[*]` entries owned by `llamacpp`
 ///   (the time of the request there; a real date elsewhere).
 ///
+/// Its keys carry `"provider": "anthropic"` ([`Normalizer::key_name`]).
+///
 /// Nothing else in llama-server's answers changes between runs with a fixed seed (no
 /// timings in this API). The rules are idempotent.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +27,12 @@ impl Normalizer for AnthropicNormalizer {
     /// every run; it never changes the answer.
     fn volatile_request_fields(&self) -> &[&'static str] {
         &["/metadata/user_id"]
+    }
+
+    /// `anthropic`: its model list is `GET /v1/models`, as OpenAI's is, and the two
+    /// answers differ, so its keys name it.
+    fn key_name(&self) -> Option<&'static str> {
+        Some(crate::PROVIDER)
     }
 
     fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
@@ -137,8 +145,7 @@ mod tests {
         let (block, _) = normalized(json!({"type": "content_block_start", "index": 1,
             "content_block": {"type": "tool_use", "id": "toolu_01", "name": "f"}}));
         assert_eq!(
-            block["content_block"]["id"],
-            body["content"][1]["id"],
+            block["content_block"]["id"], body["content"][1]["id"],
             "a stream gives a tool use the id its body would"
         );
         let (text, changed) = normalized(json!({"type": "content_block_start", "index": 0,

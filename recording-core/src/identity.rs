@@ -6,7 +6,9 @@
 //! {"body": <body>, "endpoint": "/v1/chat/completions", "method": "POST"}
 //! ```
 //!
-//! with a `"scope"` member added when the recorder is scoped, and a `"query"` member when
+//! with a `"scope"` member added when the recorder is scoped, a `"provider"` member for
+//! a provider whose rules ask for one ([`Normalizer::key_name`]: Anthropic, whose
+//! `GET /v1/models` is byte for byte OpenAI's), and a `"query"` member when
 //! the endpoint has a query string (`/v1/models?limit=1`: `"endpoint": "/v1/models"`,
 //! `"query": "limit=1"`, its parameters sorted). RFC 8785 sorts object keys
 //! by UTF-16 code units, drops insignificant whitespace and writes numbers the way
@@ -22,13 +24,27 @@ use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
 use crate::api::client::ApiRequest;
+#[cfg(doc)]
+use crate::normalizer::Normalizer;
 
 /// The value whose canonical form is hashed.
 pub fn identity_value(request: &ApiRequest, scope: Option<&str>) -> Value {
+    identity_value_of(request, scope, None)
+}
+
+/// [`identity_value`] with the `"provider"` member a provider's rules may add.
+pub fn identity_value_of(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    provider: Option<&str>,
+) -> Value {
     let (path, query) = path_and_query(&request.endpoint);
     let mut map = Map::new();
     map.insert("method".into(), Value::from(request.method.as_str()));
     map.insert("endpoint".into(), Value::from(path));
+    if let Some(provider) = provider {
+        map.insert("provider".into(), Value::from(provider));
+    }
     if let Some(query) = query {
         map.insert("query".into(), Value::from(query));
     }
@@ -56,7 +72,17 @@ pub fn request_hash(request: &ApiRequest, scope: Option<&str>) -> String {
 /// (`Recording::in_sequence`): the first call (0) has the plain key, later ones add a
 /// `"call"` member to the canonical form.
 pub fn sequence_hash(request: &ApiRequest, scope: Option<&str>, call: u64) -> String {
-    let (body, rest) = canonical_halves(request, scope);
+    sequence_hash_of(request, scope, None, call)
+}
+
+/// [`sequence_hash`] with the `"provider"` member a provider's rules may add.
+pub fn sequence_hash_of(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    provider: Option<&str>,
+    call: u64,
+) -> String {
+    let (body, rest) = canonical_halves(request, scope, provider);
     hash_halves(&body, call, &rest)
 }
 
@@ -66,17 +92,22 @@ pub(crate) fn is_sequence_hash(
     key: &str,
     request: &ApiRequest,
     scope: Option<&str>,
+    provider: Option<&str>,
     calls: u64,
 ) -> bool {
-    let (body, rest) = canonical_halves(request, scope);
+    let (body, rest) = canonical_halves(request, scope, provider);
     (0..calls).any(|call| hash_halves(&body, call, &rest) == key)
 }
 
 /// The canonical form around where a `"call"` member goes: `{"body":...` and
 /// `,"endpoint":...}`. The same bytes as `canonical_json(&identity_value(..))`, without
 /// cloning the body: the members are written in their sorted order (body, call,
-/// endpoint, method, query, scope).
-fn canonical_halves(request: &ApiRequest, scope: Option<&str>) -> (Vec<u8>, Vec<u8>) {
+/// endpoint, method, provider, query, scope).
+fn canonical_halves(
+    request: &ApiRequest,
+    scope: Option<&str>,
+    provider: Option<&str>,
+) -> (Vec<u8>, Vec<u8>) {
     let (path, query) = path_and_query(&request.endpoint);
     let mut body = Vec::with_capacity(512);
     body.extend_from_slice(b"{\"body\":");
@@ -86,6 +117,10 @@ fn canonical_halves(request: &ApiRequest, scope: Option<&str>) -> (Vec<u8>, Vec<
     write_string(path, &mut rest);
     rest.extend_from_slice(b",\"method\":");
     write_string(request.method.as_str(), &mut rest);
+    if let Some(provider) = provider {
+        rest.extend_from_slice(b",\"provider\":");
+        write_string(provider, &mut rest);
+    }
     if let Some(query) = &query {
         rest.extend_from_slice(b",\"query\":");
         write_string(query, &mut rest);
@@ -401,8 +436,8 @@ mod tests {
         with_call["call"] = Value::from(2);
         let expected = hex(&Sha256::digest(canonical_json(&with_call).as_bytes()));
         assert_eq!(sequence_hash(&request, Some("t"), 2), expected);
-        assert!(is_sequence_hash(&expected, &request, Some("t"), 3));
-        assert!(!is_sequence_hash(&expected, &request, Some("t"), 2));
+        assert!(is_sequence_hash(&expected, &request, Some("t"), None, 3));
+        assert!(!is_sequence_hash(&expected, &request, Some("t"), None, 2));
     }
 
     #[test]
@@ -471,6 +506,22 @@ mod tests {
             assert_eq!(
                 request_hash(&request, scope),
                 hex(&Sha256::digest(canonical.as_bytes()))
+            );
+        }
+    }
+
+    #[test]
+    fn a_provider_member_tells_apart_requests_on_a_shared_path() {
+        let request = ApiRequest::get("/v1/models?limit=2");
+        for scope in [None, Some("t")] {
+            let canonical = canonical_json(&identity_value_of(&request, scope, Some("anthropic")));
+            assert!(canonical.contains(r#""method":"GET","provider":"anthropic","query""#));
+            let named = sequence_hash_of(&request, scope, Some("anthropic"), 0);
+            assert_eq!(named, hex(&Sha256::digest(canonical.as_bytes())));
+            assert_ne!(named, request_hash(&request, scope));
+            assert_eq!(
+                sequence_hash_of(&request, scope, None, 0),
+                request_hash(&request, scope)
             );
         }
     }

@@ -4,7 +4,10 @@
 //! one key wherever it is computed.
 
 use crate::api::client::ApiRequest;
-pub use crate::identity::{canonical_json, identity_value, request_hash, sequence_hash};
+pub use crate::identity::{
+    canonical_json, identity_value, identity_value_of, request_hash, sequence_hash,
+    sequence_hash_of,
+};
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, redact_request};
@@ -47,7 +50,9 @@ pub fn sequence_key_of(
     rules: &dyn Normalizer,
     call: u64,
 ) -> String {
-    with_keyed(request, rules, |keyed| sequence_hash(keyed, scope, call))
+    with_keyed(request, rules, |keyed| {
+        sequence_hash_of(keyed, scope, rules.key_name(), call)
+    })
 }
 
 /// How many calls of one request [`is_key_of`] tries in sequence mode: more than a
@@ -65,7 +70,13 @@ pub fn is_key_of(
     rules: &dyn Normalizer,
 ) -> bool {
     with_keyed(request, rules, |keyed| {
-        crate::identity::is_sequence_hash(key, keyed, scope, SEQUENCE_CALLS_CHECKED)
+        crate::identity::is_sequence_hash(
+            key,
+            keyed,
+            scope,
+            rules.key_name(),
+            SEQUENCE_CALLS_CHECKED,
+        )
     })
 }
 

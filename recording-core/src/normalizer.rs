@@ -45,6 +45,15 @@ pub trait Normalizer: Send + Sync + fmt::Debug {
     fn volatile_request_fields(&self) -> &[&'static str] {
         &[]
     }
+
+    /// A name every key of this provider's requests includes (as a `"provider"`
+    /// member of the canonical form), for a provider whose requests can be byte for
+    /// byte another's on the same path: Anthropic's `GET /v1/models` is OpenAI's too,
+    /// and without it one would overwrite the other's recording. None by default, which
+    /// keeps every existing key.
+    fn key_name(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A provider's rules as the registry hands them out (`&'static`), usable wherever a
@@ -56,6 +65,10 @@ impl<N: Normalizer + ?Sized> Normalizer for &'static N {
 
     fn volatile_request_fields(&self) -> &[&'static str] {
         (**self).volatile_request_fields()
+    }
+
+    fn key_name(&self) -> Option<&'static str> {
+        (**self).key_name()
     }
 }
 

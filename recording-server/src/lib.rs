@@ -1,9 +1,11 @@
 //! The recording engine behind an address: an HTTP server on 127.0.0.1 that answers
-//! like an OpenAI-compatible server on `/v1/*` and like Ollama on `/api/*`, from
-//! recordings, and records what it forwards to the real servers.
+//! like an OpenAI-compatible server on `/v1/*`, like Ollama on `/api/*` and like
+//! Anthropic's Messages API on `/anthropic/v1/*` (and on `/v1/messages`, or any `/v1`
+//! path a request with `anthropic-version` asks for), from recordings, and records what
+//! it forwards to the real servers.
 //!
 //! Any client that takes a base URL uses it unchanged: async-openai's `Client`,
-//! ollama-rs's `Ollama`, the OpenAI Python and JS SDKs, curl. The server is a front on
+//! ollama-rs's `Ollama`, the OpenAI and Anthropic Python and JS SDKs, curl. The server is a front on
 //! the same [`Recording`] engine as the typed API, with the same files and keys, so a
 //! recording made through either replays through the other.
 //!
@@ -27,8 +29,8 @@
 //!
 //! Per request, a header `X-Recording-Scope: <name>` records and replays that request
 //! under its own scope (see [`Recording::scope`]), so many tests can share one server.
-//! The provider crates own the wire formats (SSE for OpenAI, NDJSON for Ollama); this
-//! crate only routes.
+//! The provider crates own the wire formats (SSE for OpenAI, NDJSON for Ollama, named
+//! SSE events for Anthropic); this crate only routes, by the provider registry.
 
 mod connections;
 mod guard;
@@ -38,6 +40,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use provider_anthropic::AnthropicClient;
 use provider_ollama::OllamaClient;
 use provider_openai::{OpenAIConfig, OpenAiClient};
 use recording_core::{Error, InferenceClient, Mode, Recording};
@@ -61,6 +64,9 @@ pub struct RecordingServer {
     /// Whether `openai` has a base URL given to it (a key alone is not an upstream).
     openai_base: bool,
     ollama: Option<String>,
+    /// The Anthropic upstream's base URL, and its key when one was given in code.
+    anthropic: Option<String>,
+    anthropic_key: Option<String>,
     bind: SocketAddr,
     max_body: usize,
     read_timeout: Duration,
@@ -94,6 +100,8 @@ impl RecordingServer {
             openai: None,
             openai_base: false,
             ollama: None,
+            anthropic: None,
+            anthropic_key: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: MAX_BODY,
             read_timeout: READ_TIMEOUT,
@@ -108,7 +116,8 @@ impl RecordingServer {
     /// `TEST_INFERENCE_MODE` and the directory from `TEST_RECORDING_DIR` (as
     /// [`Recording::from_env`] reads them), the OpenAI-compatible upstream from
     /// `OPENAI_BASE_URL` (with `OPENAI_API_KEY`) and the Ollama upstream from
-    /// `OLLAMA_HOST`, and the [`token`](RecordingServer::token) from
+    /// `OLLAMA_HOST`, the Anthropic upstream from `ANTHROPIC_BASE_URL` (with
+    /// `ANTHROPIC_API_KEY`), and the [`token`](RecordingServer::token) from
     /// `INFERENCE_RECORDER_TOKEN`, when they are set and not blank. A later
     /// [`openai_upstream`](RecordingServer::openai_upstream) or
     /// [`ollama_upstream`](RecordingServer::ollama_upstream) wins over the environment,
@@ -120,6 +129,9 @@ impl RecordingServer {
         }
         if let Some(host) = env_value(provider_ollama::HOST_ENV) {
             server = server.ollama_upstream(host);
+        }
+        if let Some(url) = env_value(provider_anthropic::BASE_URL_ENV) {
+            server = server.anthropic_upstream(url);
         }
         if let Some(token) = env_value(TOKEN_ENV) {
             server = server.token(token.trim());
@@ -170,6 +182,24 @@ impl RecordingServer {
     /// Forwards `/api/*` to the Ollama at `host` (as `OLLAMA_HOST` takes it).
     pub fn ollama_upstream(mut self, host: impl Into<String>) -> RecordingServer {
         self.ollama = Some(host.into());
+        self
+    }
+
+    /// Forwards Anthropic's Messages API to the server at `base_url` (its root, as the
+    /// Anthropic SDKs take it: `https://api.anthropic.com`, `http://127.0.0.1:8080` for
+    /// llama-server), with the key from `ANTHROPIC_API_KEY` unless
+    /// [`anthropic_api_key`](RecordingServer::anthropic_api_key) sets one. A client's
+    /// own `x-api-key` is not forwarded; its `anthropic-version` and `anthropic-beta`
+    /// are.
+    pub fn anthropic_upstream(mut self, base_url: impl Into<String>) -> RecordingServer {
+        self.anthropic = Some(base_url.into());
+        self
+    }
+
+    /// The key sent to the Anthropic upstream; it needs an
+    /// [`anthropic_upstream`](RecordingServer::anthropic_upstream) too.
+    pub fn anthropic_api_key(mut self, key: impl Into<String>) -> RecordingServer {
+        self.anthropic_key = Some(key.into());
         self
     }
 
@@ -245,6 +275,11 @@ impl RecordingServer {
                 "an OpenAI key was given without an upstream to send it to: name the server with RecordingServer::openai_upstream (serve --openai-upstream URL, or OPENAI_BASE_URL), https://api.openai.com/v1 for OpenAI itself".to_owned(),
             ));
         }
+        if self.anthropic_key.is_some() && self.anthropic.is_none() {
+            return Err(Error::Config(
+                "an Anthropic key was given without an upstream to send it to: name the server with RecordingServer::anthropic_upstream (serve --anthropic-upstream URL, or ANTHROPIC_BASE_URL), https://api.anthropic.com for Anthropic itself".to_owned(),
+            ));
+        }
         let ip = self.bind.ip();
         if !ip.is_loopback() {
             if !self.allow_remote {
@@ -287,6 +322,16 @@ impl RecordingServer {
             upstreams.push((
                 provider_ollama::PROVIDER,
                 Arc::new(OllamaClient::new(&host)),
+            ));
+        }
+        if let Some(base_url) = self.anthropic {
+            let key = self
+                .anthropic_key
+                .or_else(|| env_value(provider_anthropic::API_KEY_ENV))
+                .unwrap_or_default();
+            upstreams.push((
+                provider_anthropic::PROVIDER,
+                Arc::new(AnthropicClient::new(base_url, key.trim())),
             ));
         }
         let providers = registry::PROVIDERS
@@ -363,6 +408,12 @@ impl RunningServer {
     /// `http://127.0.0.1:<port>/v1`: OpenAI clients' base URL.
     pub fn openai_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/anthropic`: Anthropic clients' base URL (what
+    /// `anthropic.Anthropic(base_url=...)` and `ANTHROPIC_BASE_URL` take).
+    pub fn anthropic_url(&self) -> String {
+        format!("http://{}{}", self.addr, provider_anthropic::MOUNT)
     }
 
     /// `http://127.0.0.1:<port>`: what `ollama_rs::Ollama::from_url` and

@@ -57,25 +57,32 @@ pub(crate) fn router(engines: Engines) -> Router {
 async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
-    let path = uri.path();
-    let Some((provider, engine)) = engines
-        .providers
-        .iter()
-        .find(|(provider, _)| provider.owns(path))
-    else {
+    let routed = registry::PROVIDERS.route(uri.path(), |name| headers.contains_key(name));
+    let Some((provider, engine, path)) = routed.and_then(|(provider, path)| {
+        let (_, engine) = engines
+            .providers
+            .iter()
+            .find(|(known, _)| known.name() == provider.name())?;
+        Some((provider, engine, path))
+    }) else {
         let served: Vec<String> = engines
             .providers
             .iter()
             .flat_map(|(provider, _)| {
-                provider
+                let mount = provider
+                    .mount()
+                    .map(|mount| format!("{mount}/* ({})", provider.name()));
+                let paths = provider
                     .path_prefixes()
                     .iter()
-                    .map(|prefix| format!("{prefix}/* ({})", provider.name()))
+                    .map(|prefix| format!("{prefix}/* ({})", provider.name()));
+                mount.into_iter().chain(paths)
             })
             .collect();
         let message = format!(
-            "the recording server serves {}; {path} is none of them",
-            served.join(", ")
+            "the recording server serves {}; {} is none of them",
+            served.join(", "),
+            uri.path()
         );
         return plain(StatusCode::NOT_FOUND, json!({"error": message}));
     };

@@ -26,7 +26,11 @@ mod tests {
         assert_eq!(name("/api/generate"), Some("ollama"));
         assert_eq!(name("/v10/x"), None, "a prefix is a whole segment");
         assert_eq!(name("/health"), None);
-        assert_eq!(name("/v1/messages"), Some("anthropic"), "the longest prefix");
+        assert_eq!(
+            name("/v1/messages"),
+            Some("anthropic"),
+            "the longest prefix"
+        );
         assert_eq!(name("/v1/messages/count_tokens"), Some("anthropic"));
         assert_eq!(name("/v1/messagesx"), Some("openai"));
         let route = |path: &'static str, header: Option<&'static str>| {

@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::Path;
 
+use provider_anthropic::AnthropicClient;
 use provider_ollama::OllamaClient;
 use provider_openai::OpenAiClient;
 use recording_core::{ApiRequest, Recording, RecordingFile};
@@ -18,6 +19,7 @@ fn every_committed_recording_is_named_by_its_key() {
     ))
     .dir(&dir);
     let ollama = Recording::new(OllamaClient::new("127.0.0.1:9")).dir(&dir);
+    let anthropic = Recording::new(AnthropicClient::new("http://127.0.0.1:9", "")).dir(&dir);
     let mut checked = 0;
     for entry in fs::read_dir(dir.join("responses")).expect("committed recordings") {
         let path = entry.expect("entry").path();
@@ -33,6 +35,7 @@ fn every_committed_recording_is_named_by_its_key() {
         };
         let key = match file.request.provider.as_deref() {
             Some("ollama") => ollama.hash_of(&request),
+            Some("anthropic") => anthropic.hash_of(&request),
             _ => openai.hash_of(&request),
         };
         let name = path
@@ -43,5 +46,5 @@ fn every_committed_recording_is_named_by_its_key() {
         assert_eq!(key, name, "{}", path.display());
         checked += 1;
     }
-    assert!(checked >= 20, "only {checked} recordings were checked");
+    assert!(checked >= 28, "only {checked} recordings were checked");
 }

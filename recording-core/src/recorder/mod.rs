@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
-use crate::identity::{request_hash, same_endpoint, sequence_hash};
+use crate::identity::{same_endpoint, sequence_hash_of};
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
@@ -118,6 +118,8 @@ struct Derived {
     secrets: Secrets,
     /// The provider's volatile fields and the recorder's own.
     volatile: Arc<[Pointer]>,
+    /// The provider's name in its keys, if its rules put one there.
+    key_name: Option<&'static str>,
 }
 
 /// How long the recorder keeps reading a live stream that the caller dropped before
@@ -430,11 +432,16 @@ impl<C: InferenceClient> Recording<C> {
     pub fn hash_of(&self, request: &ApiRequest) -> String {
         if deeper_than(&request.body, MAX_BODY_DEPTH) {
             // Too deep to redact (and refused by `send`); keyed as it is.
-            return request_hash(request, self.scope.as_deref());
+            return self.key(request, 0);
         }
         let (shown, keyed) = self.identity(request);
-        let keyed = keyed.as_ref().or(shown.as_ref()).unwrap_or(request);
-        request_hash(keyed, self.scope.as_deref())
+        self.key(keyed.as_ref().or(shown.as_ref()).unwrap_or(request), 0)
+    }
+
+    /// The key of the `call`-th identical `keyed` request in this recorder's scope.
+    fn key(&self, keyed: &ApiRequest, call: u64) -> String {
+        let name = self.derived().key_name;
+        sequence_hash_of(keyed, self.scope.as_deref(), name, call)
     }
 
     fn derived(&self) -> &Derived {
@@ -449,6 +456,7 @@ impl<C: InferenceClient> Recording<C> {
                 volatile: defaults
                     .chain(self.volatile_fields.iter().cloned())
                     .collect(),
+                key_name: normalizer.key_name(),
             }
         })
     }
@@ -563,7 +571,7 @@ impl<C: InferenceClient> Recording<C> {
         }
         let (identity, keyed) = self.identity(&request);
         let keyed_request = keyed.as_ref().or(identity.as_ref()).unwrap_or(&request);
-        let mut hash = request_hash(keyed_request, self.scope.as_deref());
+        let mut hash = self.key(keyed_request, 0);
         let mut call = 0;
         if let Some(sequence) = &self.sequence {
             let mut counts = sequence.lock().unwrap_or_else(PoisonError::into_inner);
@@ -571,7 +579,7 @@ impl<C: InferenceClient> Recording<C> {
             call = *count;
             *count += 1;
             drop(counts);
-            hash = sequence_hash(keyed_request, self.scope.as_deref(), call);
+            hash = self.key(keyed_request, call);
         }
         if self.mode == Mode::Verify {
             return self.verify(request, &hash, &secrets).await;
