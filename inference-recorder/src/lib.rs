@@ -11,7 +11,8 @@
 //! |---|---|---|
 //! | `openai` (default) | `openai`: `OpenAiClient`, the typed `OpenAiApi`, `RecordingHttpService` for an unchanged `async_openai::Client` | async-openai (the API features only, never `byot`), reqwest 0.13 |
 //! | `ollama` | `ollama`: `OllamaClient`, the typed `OllamaApi` on ollama-rs's types | ollama-rs, reqwest 0.12 |
-//! | `server` | `server`: `RecordingServer`, for any client with a base URL | axum, and both providers |
+//! | `anthropic` | `anthropic`: `AnthropicClient`, the typed `AnthropicApi` on the Messages API's types | reqwest 0.13 (shared with `openai`) |
+//! | `server` | `server`: `RecordingServer`, for any client with a base URL | axum, and every provider |
 //!
 //! The engine is at the root: [`Recording`] (the decorator: wraps a client, is a
 //! client), [`Mode`], [`InferenceClient`], [`test_name!`].
@@ -53,6 +54,13 @@ pub mod openai {
 #[cfg(feature = "ollama")]
 pub mod ollama {
     pub use provider_ollama::*;
+}
+
+/// Anthropic's Messages API (messages, streamed as typed events, token counts, models):
+/// the real client and the typed API. The whole of the provider crate.
+#[cfg(feature = "anthropic")]
+pub mod anthropic {
+    pub use provider_anthropic::*;
 }
 
 /// The recording server: the engine behind an address, for clients that keep their own
