@@ -161,7 +161,7 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
     // An empty answer is an answer too: say so rather than print nothing (a model list
     // or a status has no answer to show).
     let answers = bodies.iter().any(|body| {
-        ["choices", "response", "message", "output"]
+        ["choices", "response", "message", "output", "content"]
             .iter()
             .any(|field| body.get(*field).is_some())
     });
@@ -183,11 +183,22 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
 /// The last user message, prompt or input of a request body.
 fn last_question(body: &Value) -> Option<String> {
     if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        return messages
-            .iter()
-            .rev()
-            .find(|m| m["role"] == "user")
-            .and_then(|m| m["content"].as_str().map(str::to_owned));
+        let content = &messages.iter().rev().find(|m| m["role"] == "user")?["content"];
+        // A string, or (Anthropic, OpenAI's parts) text blocks and tool results.
+        return match content {
+            Value::String(text) => Some(text.clone()),
+            Value::Array(blocks) => Some(
+                blocks
+                    .iter()
+                    .map(|block| match &block["text"] {
+                        Value::String(text) => text.clone(),
+                        _ => block.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        };
     }
     ["prompt", "input"]
         .iter()
@@ -217,6 +228,17 @@ fn text_of(body: &Value) -> String {
     }
     if body["type"] == "response.output_text.delta" {
         text += body["delta"].as_str().unwrap_or_default();
+    }
+    // Anthropic: a message's text blocks, and a stream's text deltas.
+    if body["type"] == "message" {
+        for block in body["content"].as_array().into_iter().flatten() {
+            if block["type"] == "text" {
+                text += block["text"].as_str().unwrap_or_default();
+            }
+        }
+    }
+    if body["type"] == "content_block_delta" && body["delta"]["type"] == "text_delta" {
+        text += body["delta"]["text"].as_str().unwrap_or_default();
     }
     if body["object"] == "response" {
         for item in body["output"].as_array().into_iter().flatten() {
@@ -254,6 +276,30 @@ fn tool_calls(bodies: &[&Value]) -> Vec<String> {
                     }
                 }
             }
+        }
+        // Anthropic: tool-use blocks whole, or started and then given their input in
+        // pieces, by the block's index.
+        for block in body["content"].as_array().into_iter().flatten() {
+            if block["type"] == "tool_use" {
+                calls.push((
+                    block["name"].as_str().unwrap_or_default().to_owned(),
+                    block["input"].to_string(),
+                ));
+            }
+        }
+        if body["type"] == "content_block_start" && body["content_block"]["type"] == "tool_use" {
+            let index = body["index"].as_u64().unwrap_or(0) as usize;
+            if calls.len() <= index {
+                calls.resize(index + 1, Default::default());
+            }
+            calls[index].0 += body["content_block"]["name"].as_str().unwrap_or_default();
+        }
+        if body["type"] == "content_block_delta" && body["delta"]["type"] == "input_json_delta" {
+            let index = body["index"].as_u64().unwrap_or(0) as usize;
+            if calls.len() <= index {
+                calls.resize(index + 1, Default::default());
+            }
+            calls[index].1 += body["delta"]["partial_json"].as_str().unwrap_or_default();
         }
         for call in body["message"]["tool_calls"]
             .as_array()

@@ -858,3 +858,46 @@ fn serve_takes_its_token_from_the_environment() {
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(!answer.contains("tok-from-env"), "{answer}");
 }
+
+#[test]
+fn show_assembles_an_anthropic_stream_into_text_and_tool_uses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = json!({
+        "request": {"provider": "anthropic", "method": "POST", "endpoint": "/v1/messages",
+            "model": "m", "body": {"model": "m", "max_tokens": 8, "stream": true,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Weather?"}]}]}},
+        "response": {"status": 200, "is_streaming": true, "body": [
+            json!({"type": "message_start", "message": {"id": "msg_rec-x", "type": "message",
+                "role": "assistant", "content": [], "model": "m", "stop_reason": null,
+                "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 0}}}),
+            json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": "Let me"}}),
+            json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": " check."}}),
+            json!({"type": "content_block_start", "index": 1,
+                "content_block": {"type": "tool_use", "id": "toolu_rec-x-1", "name": "get_weather"}}),
+            json!({"type": "content_block_delta", "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": "{\"city\": "}}),
+            json!({"type": "content_block_delta", "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": "\"Oslo\"}"}}),
+            json!({"type": "message_stop"})
+        ]}
+    });
+    let path = dir.path().join("a.json");
+    std::fs::write(&path, file.to_string()).expect("written");
+    let output = cli().arg("show").arg(&path).output().expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("request:    POST /v1/messages (anthropic)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("asked:      \"Weather?\""), "{stdout}");
+    assert!(stdout.contains("answer:     \"Let me check.\""), "{stdout}");
+    assert!(
+        stdout.contains("tool call:  get_weather({\"city\": \"Oslo\"})"),
+        "{stdout}"
+    );
+}
