@@ -4,7 +4,7 @@
 //! - [`http_client`]: reqwest with rustls, on the app's crypto provider if it installed
 //!   one, else ring, never installed for the process;
 //! - [`send`]: a request sent, with a non-2xx answer turned into the
-//!   [`Error::Api`](recording_core::Error::Api) every front replays (its body, and the
+//!   [`Error::Api`] every front replays (its body, and the
 //!   headers a client acts on);
 //! - [`sse_events`]: a server-sent-event body as events (name and data), for the
 //!   provider to judge which are chunks and where the stream ends;
