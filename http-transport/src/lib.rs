@@ -3,9 +3,13 @@
 //!
 //! - [`http_client`]: reqwest with rustls, on the app's crypto provider if it installed
 //!   one, else ring, never installed for the process;
+//! - [`request`], [`insert_headers`]: a request built the one way both clients send
+//!   it;
 //! - [`send`]: a request sent, with a non-2xx answer turned into the
 //!   [`Error::Api`] every front replays (its body, and the
 //!   headers a client acts on);
+//! - [`answer`]: a 2xx answer read as the request asked, a stream or one JSON body,
+//!   anything else a transport error that says what arrived;
 //! - [`sse_events`]: a server-sent-event body as events (name and data), for the
 //!   provider to judge which are chunks and where the stream ends;
 //! - [`transport`]: a reqwest failure as a transport error, without its URL.
@@ -17,8 +21,10 @@ use std::sync::Arc;
 
 use eventsource_stream::Eventsource;
 use futures::{Stream, StreamExt};
-use recording_core::Error;
-use recording_core::transport::{api_error, kept_headers};
+use recording_core::transport::{ChunkStream, api_error, json_body, kept_headers, snippet};
+use recording_core::{ApiResponse, Error, Method};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
 
 pub use reqwest;
 
@@ -52,6 +58,81 @@ pub fn http_client() -> reqwest::Client {
         .tls_backend_preconfigured(tls)
         .build()
         .expect("reqwest takes a rustls ClientConfig")
+}
+
+/// A request of `method` to `url` with `headers`, and `body` as JSON (none for `null`,
+/// as a GET sends).
+pub fn request(
+    http: &reqwest::Client,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    body: &Value,
+) -> Result<reqwest::RequestBuilder, Error> {
+    let builder = match method {
+        Method::Get => http.get(url),
+        Method::Post => http.post(url),
+        Method::Delete => http.delete(url),
+    }
+    .headers(headers);
+    Ok(match json_body(body)? {
+        None => builder,
+        Some(bytes) => builder
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes),
+    })
+}
+
+/// Adds `headers` to `map`, each replacing one of its name; one that cannot be an HTTP
+/// header is left out.
+pub fn insert_headers(map: &mut HeaderMap, headers: &[(String, String)]) {
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.insert(name, value);
+        }
+    }
+}
+
+/// A 2xx answer read as the request asked: when `wants_stream`, an event stream read
+/// by `stream` (the provider's framing); otherwise one JSON body. A stream where a body
+/// was asked for, a body where a stream was (a server that ignores `"stream"`), or a
+/// body that is not JSON (a proxy's HTML page) is a transport error that says what
+/// arrived, so it is never recorded.
+pub async fn answer(
+    response: reqwest::Response,
+    wants_stream: bool,
+    stream: impl FnOnce(reqwest::Response) -> ChunkStream,
+) -> Result<ApiResponse, Error> {
+    let status = response.status();
+    let content_type = content_type(&response);
+    match (content_type.starts_with("text/event-stream"), wants_stream) {
+        (true, true) => return Ok(ApiResponse::stream(stream(response))),
+        (true, false) => {
+            return Err(Error::Transport(format!(
+                "the request asked for a single JSON body, but the server answered with a \
+                 stream ({content_type}); set \"stream\": true to receive one"
+            )));
+        }
+        _ => {}
+    }
+    let bytes = response.bytes().await.map_err(transport)?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(|err| {
+        Error::Transport(format!(
+            "the server answered {status} with a body that is not JSON ({content_type}, {err}): {}",
+            snippet(&bytes)
+        ))
+    })?;
+    if wants_stream {
+        return Err(Error::Transport(format!(
+            "the request asked for a stream (\"stream\": true), but the server answered \
+             with a single JSON body ({content_type}): {}",
+            snippet(&bytes)
+        )));
+    }
+    Ok(ApiResponse::json(body))
 }
 
 /// Sends `request`; a 2xx answer is returned for the provider to read, any other is

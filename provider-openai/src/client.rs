@@ -8,9 +8,8 @@ use std::time::Duration;
 use async_openai::config::{Config, OpenAIConfig};
 use async_trait::async_trait;
 use futures::{Stream, StreamExt};
-use http_transport::transport;
-use recording_core::transport::{end_at_first_error, json_body, snippet};
-use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Method, Normalizer};
+use recording_core::transport::{end_at_first_error, snippet};
+use recording_core::{ApiRequest, ApiResponse, Error, InferenceClient, Normalizer};
 use reqwest::header::HeaderMap;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -242,14 +241,7 @@ impl InferenceClient for OpenAiClient {
     /// cannot be an HTTP header is left out.
     fn with_headers(&self, headers: &[(String, String)]) -> Option<Arc<dyn InferenceClient>> {
         let mut client = self.clone();
-        for (name, value) in headers {
-            if let (Ok(name), Ok(value)) = (
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-                reqwest::header::HeaderValue::from_str(value),
-            ) {
-                client.headers.insert(name, value);
-            }
-        }
+        http_transport::insert_headers(&mut client.headers, headers);
         Some(Arc::new(client))
     }
 
@@ -267,49 +259,19 @@ impl OpenAiClient {
     async fn send_now(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         let wants_stream = request.body.get("stream").and_then(Value::as_bool) == Some(true);
         let url = self.url(&request.endpoint);
-        let builder = match request.method {
-            Method::Get => self.http.get(url),
-            Method::Post => self.http.post(url),
-            Method::Delete => self.http.delete(url),
-        }
-        .headers(self.headers.clone())
+        let builder = http_transport::request(
+            &self.http,
+            request.method,
+            url,
+            self.headers.clone(),
+            &request.body,
+        )?
         .query(&self.query);
-        let builder = match json_body(&request.body)? {
-            None => builder,
-            Some(bytes) => builder
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes),
-        };
         let response = http_transport::send(builder).await?;
-        let status = response.status();
-        let content_type = http_transport::content_type(&response);
-        let is_stream = content_type.starts_with("text/event-stream");
-        if is_stream && wants_stream {
-            return Ok(ApiResponse::stream(end_at_first_error(sse_chunks(
-                response.bytes_stream(),
-            ))));
-        }
-        if is_stream {
-            return Err(Error::Transport(format!(
-                "the request asked for a single JSON body, but the server answered with a \
-                 stream ({content_type}); set \"stream\": true to receive one"
-            )));
-        }
-        let bytes = response.bytes().await.map_err(transport)?;
-        let body: Value = serde_json::from_slice(&bytes).map_err(|err| {
-            Error::Transport(format!(
-                "the server answered {status} with a body that is not JSON ({content_type}, {err}): {}",
-                snippet(&bytes)
-            ))
-        })?;
-        if wants_stream {
-            return Err(Error::Transport(format!(
-                "the request asked for a stream (\"stream\": true), but the server answered \
-                 with a single JSON body ({content_type}): {}",
-                snippet(&bytes)
-            )));
-        }
-        Ok(ApiResponse::json(body))
+        http_transport::answer(response, wants_stream, |response| {
+            Box::pin(end_at_first_error(sse_chunks(response.bytes_stream())))
+        })
+        .await
     }
 }
 
