@@ -128,11 +128,7 @@ impl InferenceClient for OllamaClient {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let limit = recording_core::timeout::configured(self.timeout)?;
-        let secrets = recording_core::redact::Secrets::new(self.secrets());
-        recording_core::timeout::limit(limit, self.send_now(request))
-            .await
-            .map_err(|err| secrets.scrub_error(err))
+        recording_core::timeout::guarded(self.timeout, self.secrets(), self.send_now(request)).await
     }
 }
 

@@ -247,11 +247,8 @@ impl InferenceClient for OpenAiClient {
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
         self.check()?;
-        let limit = recording_core::timeout::configured(self.timeout)?;
-        let secrets = recording_core::redact::Secrets::new(self.secrets.clone());
-        recording_core::timeout::limit(limit, self.send_now(request))
+        recording_core::timeout::guarded(self.timeout, self.secrets.clone(), self.send_now(request))
             .await
-            .map_err(|err| secrets.scrub_error(err))
     }
 }
 

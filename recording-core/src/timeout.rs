@@ -58,6 +58,25 @@ fn bad_timeout(value: &str) -> Error {
     ))
 }
 
+/// A transport's call as every HTTP client makes it: within the
+/// [`configured`] time limit (`explicit` or the environment's), with `secrets` replaced
+/// in the error it returns (the recorder scrubs a stream's later errors as it tees
+/// them).
+pub async fn guarded<F>(
+    explicit: Option<Duration>,
+    secrets: Vec<String>,
+    call: F,
+) -> Result<ApiResponse, Error>
+where
+    F: Future<Output = Result<ApiResponse, Error>>,
+{
+    let time_limit = configured(explicit)?;
+    let secrets = crate::redact::Secrets::new(secrets);
+    limit(time_limit, call)
+        .await
+        .map_err(|err| secrets.scrub_error(err))
+}
+
 /// Runs `call` under `limit`: the response (a single body, or a stream's start) must
 /// arrive within `limit`, and then each chunk of a stream within `limit` of the one
 /// before. With `None` there is no limit.
