@@ -41,7 +41,10 @@ fn stream(chunks: &[&str]) -> Behaviour {
 async fn front(dir: &Path, upstream: Option<&FaultyServer>) -> RunningServer {
     let server = RecordingServer::new().dir(dir);
     let server = match upstream {
-        Some(upstream) => server.mode(Mode::Record).anthropic_upstream(upstream.url()),
+        Some(upstream) => server
+            .mode(Mode::Record)
+            .anthropic_upstream(upstream.url())
+            .anthropic_api_key("sk-ant-upstream-key-7"),
         None => server.mode(Mode::Replay),
     };
     server.start().await.expect("the server starts")
@@ -90,7 +93,8 @@ async fn a_stream_goes_back_byte_for_byte_with_its_event_names() {
     let file: Value = serde_json::from_slice(&fs::read(&files[0]).expect("read")).expect("json");
     assert_eq!(file["request"]["provider"], "anthropic");
     assert_eq!(file["request"]["endpoint"], "/v1/messages");
-    assert!(!file.to_string().contains("sk-ant-client-key"));
+    let text = fs::read_to_string(&files[0]).expect("read");
+    assert!(!text.contains("sk-ant-client-key") && !text.contains("sk-ant-upstream-key-7"));
     // What the server sent, its id normalized, is what the client got, and what replay
     // sends with no upstream at all.
     let sent = CAPTURED.concat().replace(
@@ -102,12 +106,14 @@ async fn a_stream_goes_back_byte_for_byte_with_its_event_names() {
     let (status, replayed) = post_stream(&replaying).await;
     assert_eq!(status, 200);
     assert_eq!(replayed.as_deref(), Ok(sent.as_str()));
-    // The client's key never reached the upstream: the server holds the key.
+    // The client's key never reached the upstream: the server holds the key, and sends
+    // it as Anthropic takes it.
     let requests = upstream.requests();
     let head = String::from_utf8_lossy(&requests[0]).to_lowercase();
     assert!(head.contains("post /v1/messages "), "{head}");
     assert!(head.contains("anthropic-version: 2023-06-01"), "{head}");
     assert!(!head.contains("sk-ant-client-key"), "{head}");
+    assert!(head.contains("x-api-key: sk-ant-upstream-key-7"), "{head}");
 }
 
 #[tokio::test]
