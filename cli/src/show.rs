@@ -155,21 +155,23 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
         Some(chunks) => chunks.iter().collect(),
         None => vec![&response.body],
     };
-    let text: String = bodies.iter().map(|body| text_of(body)).collect();
-    let calls = tool_calls(&bodies);
+    // Each provider assembles its own answers (the registry knows whose file it is).
+    let answer = registry::PROVIDERS
+        .for_recording(request.provider.as_deref(), &request.endpoint)
+        .map(|provider| provider.answer(&bodies))
+        .unwrap_or_default();
     let embeddings = embeddings(&response.body);
     // An empty answer is an answer too: say so rather than print nothing (a model list
     // or a status has no answer to show).
-    let answers = bodies.iter().any(|body| {
-        ["choices", "response", "message", "output", "content"]
-            .iter()
-            .any(|field| body.get(*field).is_some())
-    });
-    if !text.is_empty() || (answers && calls.is_empty() && embeddings.is_none()) {
-        out += &format!("answer:     {text:?}\n");
+    let calls = &answer.tool_calls;
+    if !answer.text.is_empty() || (answer.answered && calls.is_empty() && embeddings.is_none()) {
+        out += &format!("answer:     {:?}\n", answer.text);
     }
     for call in calls {
-        out += &format!("tool call:  {call}\n");
+        out += &format!("tool call:  {}({})\n", call.name, call.arguments);
+    }
+    if let Some(reason) = &answer.stop_reason {
+        out += &format!("stopped:    {reason}\n");
     }
     if let Some(embeddings) = embeddings {
         out += &format!("embeddings: {embeddings}\n");
@@ -207,116 +209,6 @@ fn last_question(body: &Value) -> Option<String> {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         })
-}
-
-/// The text one body or chunk adds to the answer, whatever the API.
-fn text_of(body: &Value) -> String {
-    let mut text = String::new();
-    if let Some(choices) = body.get("choices").and_then(Value::as_array) {
-        for choice in choices {
-            for field in [
-                &choice["message"]["content"],
-                &choice["delta"]["content"],
-                &choice["text"],
-            ] {
-                text += field.as_str().unwrap_or_default();
-            }
-        }
-    }
-    for field in [&body["response"], &body["message"]["content"]] {
-        text += field.as_str().unwrap_or_default();
-    }
-    if body["type"] == "response.output_text.delta" {
-        text += body["delta"].as_str().unwrap_or_default();
-    }
-    // Anthropic: a message's text blocks, and a stream's text deltas.
-    if body["type"] == "message" {
-        for block in body["content"].as_array().into_iter().flatten() {
-            if block["type"] == "text" {
-                text += block["text"].as_str().unwrap_or_default();
-            }
-        }
-    }
-    if body["type"] == "content_block_delta" && body["delta"]["type"] == "text_delta" {
-        text += body["delta"]["text"].as_str().unwrap_or_default();
-    }
-    if body["object"] == "response" {
-        for item in body["output"].as_array().into_iter().flatten() {
-            for part in item["content"].as_array().into_iter().flatten() {
-                text += part["text"].as_str().unwrap_or_default();
-            }
-        }
-    }
-    text
-}
-
-/// The tool calls of a body or stream, as `name(arguments)`; a stream's deltas are
-/// joined by their index.
-fn tool_calls(bodies: &[&Value]) -> Vec<String> {
-    let mut calls: Vec<(String, String)> = Vec::new();
-    for body in bodies {
-        for choice in body["choices"].as_array().into_iter().flatten() {
-            for holder in [&choice["message"], &choice["delta"]] {
-                for (position, call) in holder["tool_calls"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    let index = call["index"].as_u64().map_or(position, |i| i as usize);
-                    if calls.len() <= index {
-                        calls.resize(index + 1, Default::default());
-                    }
-                    let function = &call["function"];
-                    calls[index].0 += function["name"].as_str().unwrap_or_default();
-                    match &function["arguments"] {
-                        Value::String(text) => calls[index].1 += text,
-                        Value::Null => {}
-                        other => calls[index].1 += &other.to_string(),
-                    }
-                }
-            }
-        }
-        // Anthropic: tool-use blocks whole, or started and then given their input in
-        // pieces, by the block's index.
-        for block in body["content"].as_array().into_iter().flatten() {
-            if block["type"] == "tool_use" {
-                calls.push((
-                    block["name"].as_str().unwrap_or_default().to_owned(),
-                    block["input"].to_string(),
-                ));
-            }
-        }
-        if body["type"] == "content_block_start" && body["content_block"]["type"] == "tool_use" {
-            let index = body["index"].as_u64().unwrap_or(0) as usize;
-            if calls.len() <= index {
-                calls.resize(index + 1, Default::default());
-            }
-            calls[index].0 += body["content_block"]["name"].as_str().unwrap_or_default();
-        }
-        if body["type"] == "content_block_delta" && body["delta"]["type"] == "input_json_delta" {
-            let index = body["index"].as_u64().unwrap_or(0) as usize;
-            if calls.len() <= index {
-                calls.resize(index + 1, Default::default());
-            }
-            calls[index].1 += body["delta"]["partial_json"].as_str().unwrap_or_default();
-        }
-        for call in body["message"]["tool_calls"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let function = &call["function"];
-            calls.push((
-                function["name"].as_str().unwrap_or_default().to_owned(),
-                function["arguments"].to_string(),
-            ));
-        }
-    }
-    calls
-        .into_iter()
-        .map(|(name, arguments)| format!("{name}({arguments})"))
-        .collect()
 }
 
 fn embeddings(body: &Value) -> Option<String> {

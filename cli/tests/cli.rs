@@ -900,4 +900,8 @@ fn show_assembles_an_anthropic_stream_into_text_and_tool_uses() {
         stdout.contains("tool call:  get_weather({\"city\": \"Oslo\"})"),
         "{stdout}"
     );
+    assert!(
+        !stdout.contains("stopped:"),
+        "no message_delta, no reason: {stdout}"
+    );
 }

@@ -1,7 +1,7 @@
 //! This crate's entry in the provider registry.
 
 use recording_core::Normalizer;
-use recording_core::provider::Provider;
+use recording_core::provider::{Answer, Provider};
 use recording_core::wire::WireFormat;
 
 use crate::normalize::AnthropicNormalizer;
@@ -36,6 +36,10 @@ impl Provider for AnthropicProvider {
     /// Anthropic's on any `/v1` path.
     fn claimed_by_header(&self) -> Option<(&'static str, &'static str)> {
         Some(("anthropic-version", "/v1"))
+    }
+
+    fn answer(&self, bodies: &[&serde_json::Value]) -> Answer {
+        crate::answer::answer(bodies)
     }
 
     fn rules(&self) -> &'static dyn Normalizer {

@@ -22,6 +22,7 @@
 //! # }
 //! ```
 
+mod answer;
 mod api;
 mod client;
 mod normalize;

@@ -1,7 +1,7 @@
 //! This crate's entry in the provider registry.
 
 use recording_core::Normalizer;
-use recording_core::provider::Provider;
+use recording_core::provider::{Answer, Provider};
 use recording_core::wire::WireFormat;
 
 use crate::normalize::OllamaNormalizer;
@@ -21,6 +21,10 @@ impl Provider for OllamaProvider {
     /// Ollama's native API.
     fn path_prefixes(&self) -> &'static [&'static str] {
         &["/api"]
+    }
+
+    fn answer(&self, bodies: &[&serde_json::Value]) -> Answer {
+        crate::answer::answer(bodies)
     }
 
     fn rules(&self) -> &'static dyn Normalizer {

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod answer;
 mod api;
 mod client;
 mod http_service;

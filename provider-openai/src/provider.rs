@@ -1,7 +1,7 @@
 //! This crate's entry in the provider registry.
 
 use recording_core::Normalizer;
-use recording_core::provider::Provider;
+use recording_core::provider::{Answer, Provider};
 use recording_core::wire::WireFormat;
 
 use crate::normalize::OpenAiNormalizer;
@@ -22,6 +22,10 @@ impl Provider for OpenAiProvider {
     /// the server had.
     fn path_prefixes(&self) -> &'static [&'static str] {
         &["/v1"]
+    }
+
+    fn answer(&self, bodies: &[&serde_json::Value]) -> Answer {
+        crate::answer::answer(bodies)
     }
 
     fn rules(&self) -> &'static dyn Normalizer {

@@ -6,8 +6,46 @@
 //! that name none, by its endpoint). Adding a provider is a crate that exports a
 //! descriptor, and one line in the registry's list.
 
+use serde_json::Value;
+
 use crate::normalizer::Normalizer;
 use crate::wire::WireFormat;
+
+/// What a recorded answer says, as a person reads it: the text, the tool calls, why it
+/// stopped. Each provider assembles it from its own bodies or stream chunks
+/// ([`Provider::answer`]), so tools that show or compare answers know every dialect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// Whether the bodies hold a model's answer at all (a model list or a status does
+    /// not), so an empty text can be told from no answer.
+    pub answered: bool,
+    /// The answer's text, a stream's deltas joined.
+    pub text: String,
+    /// The tool calls, in order, a stream's pieces joined.
+    pub tool_calls: Vec<ToolCall>,
+    /// Why it stopped (`stop`, `end_turn`, `tool_use`, ...), when the provider says.
+    pub stop_reason: Option<String>,
+}
+
+/// One tool call of an [`Answer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The tool's name.
+    pub name: String,
+    /// Its arguments as JSON text, as the model wrote them.
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// The call at `index` of `calls`, made when missing: streams name calls by index
+    /// and send their pieces in order.
+    pub fn at(calls: &mut Vec<ToolCall>, index: usize) -> &mut ToolCall {
+        if calls.len() <= index {
+            calls.resize(index + 1, ToolCall::default());
+        }
+        &mut calls[index]
+    }
+}
 
 /// One provider's descriptor: its name, the requests that are its own, its rules and
 /// its wire format.
@@ -61,6 +99,13 @@ pub trait Provider: Send + Sync + 'static {
             .filter(|prefix| is_below(path, prefix))
             .map(|prefix| prefix.len())
             .max()
+    }
+
+    /// What `bodies` say: one response body, or a stream's chunks in order. Nothing
+    /// by default.
+    fn answer(&self, bodies: &[&Value]) -> Answer {
+        let _ = bodies;
+        Answer::default()
     }
 
     /// Whether `path` belongs to its API: one of [`path_prefixes`](Provider::path_prefixes)
