@@ -399,5 +399,10 @@ mod tests {
             .expect_err("invalid");
         assert!(err.to_string().contains("HTTP header"), "{err}");
         assert!(!err.to_string().contains("sk-ant-windows"), "{err}");
+        let err = AnthropicClient::new("http://127.0.0.1:9", "")
+            .version("2023-06-01\n")
+            .check()
+            .expect_err("invalid");
+        assert!(err.to_string().contains("anthropic-version"), "{err}");
     }
 }

@@ -107,12 +107,6 @@ pub trait Provider: Send + Sync + 'static {
         let _ = bodies;
         Answer::default()
     }
-
-    /// Whether `path` belongs to its API: one of [`path_prefixes`](Provider::path_prefixes)
-    /// itself, or below it.
-    fn owns(&self, path: &str) -> bool {
-        self.owned_length(path).is_some()
-    }
 }
 
 /// Whether `path` is `prefix` or below it, by whole segments.

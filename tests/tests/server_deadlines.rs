@@ -250,3 +250,15 @@ async fn a_key_without_an_upstream_is_an_error_not_api_openai_com() {
     assert!(message.contains("openai_upstream"), "{message}");
     assert!(!message.contains("sk-test"), "{message}");
 }
+
+#[tokio::test]
+async fn an_anthropic_key_without_an_upstream_is_an_error_too() {
+    let err = RecordingServer::new()
+        .anthropic_api_key("sk-ant-test-0000000")
+        .start()
+        .await
+        .expect_err("no upstream to send the key to");
+    let message = err.to_string();
+    assert!(message.contains("anthropic_upstream"), "{message}");
+    assert!(!message.contains("sk-ant-test"), "{message}");
+}
