@@ -3,6 +3,7 @@
 
 mod import;
 mod key;
+mod review;
 mod serve;
 mod show;
 mod suite;
@@ -44,6 +45,18 @@ enum Command {
     Prune(suite::Prune),
     /// Show a recording: its request, status, the answer's text, tool calls.
     Show(show::Show),
+    /// Compare the recordings with a git revision (default HEAD) or another directory,
+    /// as a reviewer reads them: answers as word diffs, tool calls, stop reasons.
+    ///
+    /// Files are paired by key: changed (same key, other content), rekeyed (a changed
+    /// request: the same provider, endpoint and scope, the closest request), added,
+    /// removed; unchanged ones only counted (listed when only their formatting
+    /// differs). Exit 0 when nothing changed but formatting, 1 when anything else did,
+    /// 2 on error.
+    Diff(review::Diff),
+    /// List the recordings whose last change in git is older than an age, for a
+    /// scheduled job that re-verifies them; exit 1 when any.
+    Stale(review::Stale),
     /// Print the key this project gives a request (method, endpoint, body, scope).
     Key(key::Key),
     /// Convert recordings of another recorder into this project's format and keys.
@@ -103,6 +116,8 @@ async fn main() -> ExitCode {
         Command::Unused(args) => suite::unused(args),
         Command::Prune(args) => suite::prune(args),
         Command::Show(args) => show::show(args),
+        Command::Diff(args) => review::diff(args),
+        Command::Stale(args) => review::stale(args),
         Command::Key(args) => key::key(args),
         Command::Import(args) => import::import(args),
         Command::Normalize(mut args) => {

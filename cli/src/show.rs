@@ -133,7 +133,7 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
     if let Some(scope) = &request.scope {
         out += &format!("scope:      {scope}\n");
     }
-    if let Some(question) = last_question(&request.body) {
+    if let Some(question) = recording_diff::last_question(&request.body) {
         out += &format!("asked:      {question:?}\n");
     }
     let chunks = response.body.as_array().filter(|_| response.is_streaming);
@@ -180,35 +180,6 @@ fn describe(path: &std::path::Path, file: &RecordingFile) -> String {
         out += &format!("then error: HTTP {}: {}\n", error.status, error.body);
     }
     out
-}
-
-/// The last user message, prompt or input of a request body.
-fn last_question(body: &Value) -> Option<String> {
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        let content = &messages.iter().rev().find(|m| m["role"] == "user")?["content"];
-        // A string, or (Anthropic, OpenAI's parts) text blocks and tool results.
-        return match content {
-            Value::String(text) => Some(text.clone()),
-            Value::Array(blocks) => Some(
-                blocks
-                    .iter()
-                    .map(|block| match &block["text"] {
-                        Value::String(text) => text.clone(),
-                        _ => block.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-            _ => None,
-        };
-    }
-    ["prompt", "input"]
-        .iter()
-        .find_map(|field| body.get(*field))
-        .map(|value| match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
 }
 
 fn embeddings(body: &Value) -> Option<String> {

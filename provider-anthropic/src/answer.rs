@@ -29,7 +29,9 @@ pub(crate) fn answer(bodies: &[&Value]) -> Answer {
                 if let Some(reason) = body["stop_reason"].as_str() {
                     answer.stop_reason = Some(reason.to_owned());
                 }
+                answer.add_usage(&body["usage"], None);
             }
+            "message_start" => answer.add_usage(&body["message"]["usage"], None),
             "content_block_start" if body["content_block"]["type"] == "tool_use" => {
                 let index = body["index"].as_u64().unwrap_or(0) as usize;
                 if calls.len() <= index {
@@ -58,6 +60,8 @@ pub(crate) fn answer(bodies: &[&Value]) -> Answer {
                 if let Some(reason) = body["delta"]["stop_reason"].as_str() {
                     answer.stop_reason = Some(reason.to_owned());
                 }
+                // The final counts: output_tokens, and input_tokens where sent again.
+                answer.add_usage(&body["usage"], None);
             }
             _ => {}
         }
@@ -74,18 +78,21 @@ mod tests {
     #[test]
     fn a_stream_assembles_to_what_its_message_would_say() {
         let events = [
-            json!({"type": "message_start", "message": {"type": "message", "content": []}}),
+            json!({"type": "message_start", "message": {"type": "message", "content": [],
+                "usage": {"input_tokens": 12, "output_tokens": 1}}}),
             json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
             json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Let me"}}),
             json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " check."}}),
             json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "t", "name": "get_weather"}}),
             json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\":"}}),
             json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "\"Oslo\"}"}}),
-            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 7}}),
             json!({"type": "message_stop"}),
         ];
         let streamed = answer(&events.iter().collect::<Vec<_>>());
-        let message = json!({"type": "message", "stop_reason": "tool_use", "content": [
+        let message = json!({"type": "message", "stop_reason": "tool_use",
+            "usage": {"input_tokens": 12, "output_tokens": 7}, "content": [
             {"type": "text", "text": "Let me check."},
             {"type": "tool_use", "id": "t", "name": "get_weather", "input": {"city": "Oslo"}}
         ]});

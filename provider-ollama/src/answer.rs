@@ -26,6 +26,8 @@ pub(crate) fn answer(bodies: &[&Value]) -> Answer {
         if let Some(reason) = body["done_reason"].as_str() {
             answer.stop_reason = Some(reason.to_owned());
         }
+        // Ollama counts beside the answer, in its last body.
+        answer.add_usage(body, Some(&["prompt_eval_count", "eval_count"]));
     }
     answer
 }

@@ -40,6 +40,20 @@ pub(crate) fn answer(bodies: &[&Value]) -> Answer {
                 answer.stop_reason = Some(reason.to_owned());
             }
         }
+        if body["usage"].is_object() {
+            answer.add_usage(&body["usage"], None);
+        }
+        // A Responses stream's closing events carry the whole response: its status and
+        // counts, whose text the deltas already gave.
+        let response = &body["response"];
+        if response["object"] == "response" {
+            if let Some(status) = response["status"].as_str() {
+                answer.stop_reason = Some(status.to_owned());
+            }
+            if response["usage"].is_object() {
+                answer.add_usage(&response["usage"], None);
+            }
+        }
         if body["type"] == "response.output_text.delta" {
             answer.text += body["delta"].as_str().unwrap_or_default();
         }
@@ -70,6 +84,8 @@ mod tests {
                 {"index": 0, "function": {"name": "get_weather", "arguments": "{\"city\":"}}]}}]}),
             json!({"choices": [{"index": 0, "delta": {"tool_calls": [
                 {"index": 0, "function": {"arguments": "\"Oslo\"}"}}]}, "finish_reason": "tool_calls"}]}),
+            json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4,
+                "prompt_tokens_details": {"cached_tokens": 0}}}),
         ];
         let answer = answer(&chunks.iter().collect::<Vec<_>>());
         assert!(answer.answered);
@@ -82,10 +98,29 @@ mod tests {
             }]
         );
         assert_eq!(answer.stop_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(answer.usage["completion_tokens"], 4);
+        assert_eq!(answer.usage["prompt_tokens_details.cached_tokens"], 0);
         let listed = json!({"object": "list", "data": [{"id": "m", "object": "model"}]});
         assert!(
             !super::answer(&[&listed]).answered,
             "a model list is no answer"
         );
+    }
+
+    #[test]
+    fn a_responses_stream_takes_its_status_and_counts_from_the_closing_event() {
+        let events = [
+            json!({"type": "response.output_text.delta", "delta": "Hi"}),
+            json!({"type": "response.completed", "response": {"object": "response",
+                "status": "completed", "usage": {"input_tokens": 5, "output_tokens": 1},
+                "output": [{"content": [{"text": "Hi"}]}]}}),
+        ];
+        let answer = answer(&events.iter().collect::<Vec<_>>());
+        assert_eq!(
+            answer.text, "Hi",
+            "the closing event's copy is not added again"
+        );
+        assert_eq!(answer.stop_reason.as_deref(), Some("completed"));
+        assert_eq!(answer.usage["output_tokens"], 1);
     }
 }

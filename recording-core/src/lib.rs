@@ -91,7 +91,7 @@ pub use store::{format, used};
 pub mod internals {
     pub use crate::store::format::{
         Format, detect_format, raw_bodies_mut, request_from_prefix, response_bodies_mut,
-        to_pretty_json, write_pretty_json,
+        to_pretty_json, to_sorted_pretty_json, write_pretty_json,
     };
     pub use crate::store::used::{
         RUN_PREFIX, RunProcess, USED_DIR, Unjudgeable, UsedSet, mark_run, note,

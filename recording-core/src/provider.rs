@@ -6,6 +6,8 @@
 //! that name none, by its endpoint). Adding a provider is a crate that exports a
 //! descriptor, and one line in the registry's list.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::normalizer::Normalizer;
@@ -25,6 +27,49 @@ pub struct Answer {
     pub tool_calls: Vec<ToolCall>,
     /// Why it stopped (`stop`, `end_turn`, `tool_use`, ...), when the provider says.
     pub stop_reason: Option<String>,
+    /// The token counts the answer reports, by the provider's own names
+    /// (`completion_tokens`, `output_tokens`, `eval_count`; nested counts as
+    /// `prompt_tokens_details.cached_tokens`), a stream's later counts replacing earlier
+    /// ones.
+    pub usage: BTreeMap<String, u64>,
+}
+
+impl Answer {
+    /// Takes the counts of a usage object (or, for providers that report counts
+    /// beside the answer, of the body itself: `fields` names which) into
+    /// [`usage`](Answer::usage).
+    pub fn add_usage(&mut self, usage: &Value, fields: Option<&[&str]>) {
+        fn walk(value: &Value, at: &str, into: &mut BTreeMap<String, u64>) {
+            match value {
+                Value::Object(map) => {
+                    for (name, item) in map {
+                        let here = if at.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{at}.{name}")
+                        };
+                        walk(item, &here, into);
+                    }
+                }
+                Value::Number(number) => {
+                    if let Some(count) = number.as_u64() {
+                        into.insert(at.to_owned(), count);
+                    }
+                }
+                _ => {}
+            }
+        }
+        match fields {
+            None => walk(usage, "", &mut self.usage),
+            Some(fields) => {
+                for field in fields {
+                    if let Some(count) = usage.get(*field).and_then(Value::as_u64) {
+                        self.usage.insert((*field).to_owned(), count);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One tool call of an [`Answer`].

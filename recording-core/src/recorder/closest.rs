@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use similar::TextDiff;
 
 use crate::api::client::ApiRequest;
@@ -14,7 +14,9 @@ use crate::api::miss::{Closest, ReplayMiss};
 use crate::identity::same_endpoint;
 use crate::mode::Mode;
 use crate::store::Store;
-use crate::store::format::{RecordedRequest, request_from_prefix, to_pretty_json};
+use crate::store::format::{
+    RecordedRequest, request_from_prefix, to_sorted_pretty_json as pretty_sorted,
+};
 
 /// How much of each recording a miss reads: the request comes first in a file, so the
 /// response (often most of it) is never read.
@@ -228,26 +230,4 @@ fn read_request(path: &Path) -> Option<RecordedRequest> {
         .read_to_end(&mut head)
         .ok()?;
     request_from_prefix(&head)
-}
-
-/// Pretty JSON with keys sorted at every level, so a diff shows changed values rather
-/// than reordered keys.
-fn pretty_sorted(value: &Value) -> String {
-    fn sort(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sort(v)))
-                        .collect::<Map<_, _>>(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
-    to_pretty_json(&sort(value))
 }

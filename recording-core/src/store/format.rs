@@ -559,6 +559,28 @@ impl RecordingFile {
     }
 }
 
+/// Pretty JSON with keys sorted at every level: what a diff of two requests compares,
+/// so that it shows changed values rather than reordered keys.
+pub fn to_sorted_pretty_json(value: &Value) -> String {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sort(v)))
+                        .collect::<serde_json::Map<_, _>>(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    to_pretty_json(&sort(value))
+}
+
 /// Pretty JSON with two-space indent and a trailing newline, keys in their order: the
 /// layout every file this project writes has, so rewrites give line-sized diffs.
 pub fn to_pretty_json<T: Serialize + ?Sized>(value: &T) -> String {
