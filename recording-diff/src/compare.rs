@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use recording_core::RecordingFile;
 use recording_core::internals::to_sorted_pretty_json;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use crate::changes::changes;
-use crate::git::{Repo, Touched};
+use crate::git::Repo;
 use crate::{Baseline, DiffError, FileDiff, Report, Status, Summary};
 
 /// Where recordings live below a recordings directory.
@@ -39,8 +39,18 @@ pub fn compare(dir: &Path, against: &Baseline, registry: &Registry) -> Result<Re
         Baseline::Revision(rev) => {
             let repo = Repo::open(dir)?;
             let commit = repo.resolve(rev)?;
-            touched = repo.changes(&commit, RESPONSES)?;
-            touched.retain(|path, _| is_recording(path));
+            let mut old_names = repo.files(&commit, RESPONSES)?;
+            old_names.retain(|path| is_recording(path));
+            let modified = repo.modified(&commit, RESPONSES)?;
+            for path in old_names.union(&now_names) {
+                let how = match (old_names.contains(path), now_names.contains(path)) {
+                    (true, false) => Touched::Deleted,
+                    (false, _) => Touched::Added,
+                    (true, true) if modified.contains(path) => Touched::Modified,
+                    (true, true) => continue,
+                };
+                touched.insert(path.clone(), how);
+            }
             let wanted: Vec<&str> = touched
                 .iter()
                 .filter(|(_, how)| **how != Touched::Added)
@@ -50,28 +60,18 @@ pub fn compare(dir: &Path, against: &Baseline, registry: &Registry) -> Result<Re
         }
         Baseline::Dir(old_dir) => {
             let old_names = list(old_dir)?;
-            for path in old_names.union(&now_names) {
-                let how = match (old_names.contains(path), now_names.contains(path)) {
-                    (true, false) => Touched::Deleted,
-                    (false, _) => Touched::Added,
-                    (true, true) => {
-                        let (old_path, new_path) = (old_dir.join(path), dir.join(path));
-                        if same_size(&old_path, &new_path)? {
-                            let old = read(&old_path)?;
-                            if old == read(&new_path)? {
-                                continue;
-                            }
-                            old_bytes.insert(path.clone(), old);
-                        } else {
-                            old_bytes.insert(path.clone(), read(&old_path)?);
-                        }
-                        Touched::Modified
-                    }
-                };
-                if how == Touched::Deleted {
+            for path in old_names.symmetric_difference(&now_names) {
+                if old_names.contains(path) {
                     old_bytes.insert(path.clone(), read(&old_dir.join(path))?);
+                    touched.insert(path.clone(), Touched::Deleted);
+                } else {
+                    touched.insert(path.clone(), Touched::Added);
                 }
-                touched.insert(path.clone(), how);
+            }
+            let both: Vec<&String> = old_names.intersection(&now_names).collect();
+            for (path, old) in differing(old_dir, dir, &both)? {
+                old_bytes.insert(path.clone(), old);
+                touched.insert(path, Touched::Modified);
             }
         }
     }
@@ -86,13 +86,23 @@ pub fn compare(dir: &Path, against: &Baseline, registry: &Registry) -> Result<Re
     let mut files = Vec::new();
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for (path, how) in &touched {
-        let old = match old_bytes.remove(path) {
+        let new_bytes = match how {
+            Touched::Deleted => None,
+            _ => Some(read(&dir.join(path))?),
+        };
+        let old_bytes = old_bytes.remove(path);
+        if old_bytes.is_some() && old_bytes == new_bytes {
+            // Git's stat data was stale (a file touched, or re-recorded to the same bytes).
+            summary.unchanged += 1;
+            continue;
+        }
+        let old = match old_bytes {
             Some(bytes) => Some(Parsed::new(path, bytes, &old_side)?),
             None => None,
         };
-        let new = match how {
-            Touched::Deleted => None,
-            _ => Some(Parsed::new(path, read(&dir.join(path))?, "work tree")?),
+        let new = match new_bytes {
+            Some(bytes) => Some(Parsed::new(path, bytes, "work tree")?),
+            None => None,
         };
         match (old, new) {
             (Some(old), Some(new)) if old.raw == new.raw => {
@@ -146,6 +156,17 @@ pub fn compare(dir: &Path, against: &Baseline, registry: &Registry) -> Result<Re
         files,
         summary,
     })
+}
+
+/// How a file differs between the baseline and the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touched {
+    /// In both, with other bytes.
+    Modified,
+    /// Only in the baseline.
+    Deleted,
+    /// Only in the directory.
+    Added,
 }
 
 /// One side's recording, read.
@@ -324,16 +345,40 @@ fn read(path: &Path) -> Result<Vec<u8>, DiffError> {
     })
 }
 
-fn same_size(a: &Path, b: &Path) -> Result<bool, DiffError> {
-    let size = |path: &Path| {
-        fs::metadata(path)
-            .map(|meta| meta.len())
-            .map_err(|source| DiffError::Read {
-                path: PathBuf::from(path),
-                source,
+/// Of `paths` (in both directories), those whose bytes differ, with their old bytes.
+/// Every pair is read, so the work is spread over the machine's cores.
+fn differing(
+    old_dir: &Path,
+    new_dir: &Path,
+    paths: &[&String],
+) -> Result<Vec<(String, Vec<u8>)>, DiffError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let share = paths.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(share)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    for path in chunk {
+                        let old = read(&old_dir.join(path))?;
+                        if old != read(&new_dir.join(path))? {
+                            found.push(((*path).clone(), old));
+                        }
+                    }
+                    Ok(found)
+                })
             })
-    };
-    Ok(size(a)? == size(b)?)
+            .collect();
+        let mut found = Vec::new();
+        for worker in workers {
+            match worker.join() {
+                Ok(result) => found.extend(result?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(found)
+    })
 }
 
 /// The first user message of a request (what a test asked first, which names it

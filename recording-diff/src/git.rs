@@ -1,8 +1,9 @@
 //! The git commands the diff and `stale` read a revision and dates through: git's own
-//! plumbing, run in the recordings directory, so the work tree and the index are never
-//! touched and every layout git knows (worktrees, submodules) works.
+//! commands, run in the recordings directory, so the work tree and what is staged are
+//! never touched (git may refresh its index's stat data, as `git diff` does) and every
+//! layout git knows (worktrees, submodules) works.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,17 +17,6 @@ pub(crate) struct Repo {
     /// The directory's path in the repository (`tests/recordings/`), which revisions
     /// name their files by.
     prefix: String,
-}
-
-/// How a file changed between a revision and the work tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Touched {
-    /// In both, with other bytes.
-    Modified,
-    /// Only in the revision.
-    Deleted,
-    /// Only in the work tree.
-    Added,
 }
 
 impl Repo {
@@ -71,14 +61,25 @@ impl Repo {
             })
     }
 
-    /// The files below `under` (relative to the directory) that differ between
-    /// `commit` and the work tree, untracked ones included. Git compares by its index's
+    /// The files below `under` (relative to the directory) in `commit`'s tree: read
+    /// from git's objects, without looking at the work tree.
+    pub(crate) fn files(&self, commit: &str, under: &str) -> Result<BTreeSet<String>, DiffError> {
+        let listed = self.run(&["ls-tree", "-r", "--name-only", "-z", commit, "--", under])?;
+        Ok(listed
+            .split('\0')
+            .filter(|path| !path.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The files below `under` that git sees differ between `commit` and the work
+    /// tree (tracked ones: new files are found by name). Git compares by its index's
     /// stat data, so unchanged files are not read.
-    pub(crate) fn changes(
+    pub(crate) fn modified(
         &self,
         commit: &str,
         under: &str,
-    ) -> Result<BTreeMap<String, Touched>, DiffError> {
+    ) -> Result<BTreeSet<String>, DiffError> {
         let listed = self.run(&[
             "diff",
             "--no-renames",
@@ -90,21 +91,12 @@ impl Repo {
             "--",
             under,
         ])?;
-        let mut changes = BTreeMap::new();
         let mut fields = listed.split('\0').filter(|field| !field.is_empty());
-        while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-            let touched = match status.as_bytes().first() {
-                Some(b'D') => Touched::Deleted,
-                Some(b'A') => Touched::Added,
-                _ => Touched::Modified,
-            };
-            changes.insert(path.to_owned(), touched);
+        let mut modified = BTreeSet::new();
+        while let (Some(_status), Some(path)) = (fields.next(), fields.next()) {
+            modified.insert(path.to_owned());
         }
-        let untracked = self.run(&["ls-files", "--others", "-z", "--", under])?;
-        for path in untracked.split('\0').filter(|path| !path.is_empty()) {
-            changes.insert(path.to_owned(), Touched::Added);
-        }
-        Ok(changes)
+        Ok(modified)
     }
 
     /// The contents of `paths` (relative to the directory) at `commit`, in one
@@ -204,8 +196,7 @@ impl Repo {
             .arg(&self.dir)
             // Paths as they are, whatever the user's git configuration.
             .args(["-c", "core.quotePath=false"])
-            .args(args)
-            .env("GIT_OPTIONAL_LOCKS", "0");
+            .args(args);
         command
     }
 

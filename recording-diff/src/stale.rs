@@ -29,7 +29,7 @@ pub struct StaleRecording {
 pub fn stale(dir: &Path, older_than: Duration) -> Result<Vec<StaleRecording>, DiffError> {
     let repo = Repo::open(dir)?;
     let head = repo.resolve("HEAD")?;
-    let fresh = repo.changes(&head, "responses")?;
+    let fresh = repo.modified(&head, "responses")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs() as i64);
@@ -37,7 +37,7 @@ pub fn stale(dir: &Path, older_than: Duration) -> Result<Vec<StaleRecording>, Di
     for (path, (when, day)) in repo.last_changed(&head, "responses")? {
         let age = now.saturating_sub(when).max(0) as u64;
         let on_disk = dir.join(&path);
-        if fresh.contains_key(&path) || !on_disk.is_file() || age < older_than.as_secs() {
+        if fresh.contains(&path) || !on_disk.is_file() || age < older_than.as_secs() {
             continue;
         }
         let call = std::fs::read(&on_disk)
