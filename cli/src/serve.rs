@@ -59,6 +59,19 @@ pub(crate) struct Serve {
     /// off for a filtered run such as `pytest -k chat`).
     #[arg(long)]
     track: bool,
+    /// Mask a volatile pattern inside every request's strings before keying: uuid,
+    /// iso8601, unix-ms, hex, or re:REGEX (repeatable; adds to
+    /// TEST_INFERENCE_VOLATILE_PATTERNS). Recordings keep the real text.
+    #[arg(long = "volatile-pattern", value_name = "PATTERN")]
+    volatile_patterns: Vec<String>,
+    /// Leave a request field out of keys, as a JSON Pointer (repeatable; adds to
+    /// TEST_INFERENCE_VOLATILE).
+    #[arg(long = "volatile-field", value_name = "POINTER")]
+    volatile_fields: Vec<String>,
+    /// Key requests by their provider's equivalent normal form (as
+    /// TEST_INFERENCE_EQUIVALENCE=1): a setting of the suite, since it changes keys.
+    #[arg(long)]
+    equivalence: bool,
 }
 
 /// Serves until SIGINT or SIGTERM.
@@ -71,10 +84,24 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if args.track {
         recording_core::internals::mark_run(&dir, "inference-recorder serve --track");
     }
-    let record_command = format!(
+    let mut record_command = format!(
         "inference-recorder serve --mode record-if-missing --dir {}",
         dir.display()
     );
+    for field in &args.volatile_fields {
+        recorder = recorder.volatile(field).map_err(|err| err.to_string())?;
+        record_command += &format!(" --volatile-field {field}");
+    }
+    for pattern in &args.volatile_patterns {
+        recorder = recorder
+            .volatile_pattern(pattern)
+            .map_err(|err| format!("--volatile-pattern: {err}"))?;
+        record_command += &format!(" --volatile-pattern '{pattern}'");
+    }
+    if args.equivalence {
+        recorder = recorder.equivalence(true);
+        record_command += " --equivalence";
+    }
     let recorder = recorder.dir(dir).record_errors(args.record_errors);
     // Upstreams from OPENAI_BASE_URL, OLLAMA_HOST and ANTHROPIC_BASE_URL, as the SDKs
     // read them; the flags win.

@@ -905,3 +905,50 @@ fn show_assembles_an_anthropic_stream_into_text_and_tool_uses() {
         "no message_delta, no reason: {stdout}"
     );
 }
+
+#[test]
+fn serve_replays_a_message_with_another_uuid_under_volatile_pattern_uuid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sent = |id: &str| {
+        json!({"model": "m", "messages": [
+            {"role": "user", "content": "What did the tool say?"},
+            {"role": "tool", "tool_call_id": "c1", "content": format!("created order {id}")}
+        ]})
+    };
+    let recorded = ApiRequest::post(
+        "/v1/chat/completions",
+        sent("0b8c1c6e-3f0a-4c5e-9d8e-2f1a7b6c5d4e"),
+    );
+    // Recorded by a suite that masks UUIDs: the file is named by the masked key.
+    let key = Recording::new(unreachable())
+        .volatile_pattern("uuid")
+        .expect("a preset")
+        .hash_of(&recorded);
+    let answer = json!({"choices": [{"message": {"content": "It made an order."}}]});
+    Store::new(dir.path())
+        .save(&key, &recording_of(&recorded, None, answer))
+        .expect("saved");
+
+    let later = sent("7d444840-9dc0-11d1-b245-5ffdce74fad2").to_string();
+    let hit = serve_one(
+        dir.path(),
+        &["--volatile-pattern", "uuid"],
+        &[],
+        "/v1/chat/completions",
+        &later,
+    );
+    assert!(hit.starts_with("HTTP/1.1 200"), "{hit}");
+    assert!(hit.contains("It made an order."), "{hit}");
+    let miss = serve_one(dir.path(), &[], &[], "/v1/chat/completions", &later);
+    assert!(miss.starts_with("HTTP/1.1 404"), "{miss}");
+    let bad = cli()
+        .args(["serve", "--volatile-pattern", "guid", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown volatile pattern \"guid\""),
+        "{bad:?}"
+    );
+}

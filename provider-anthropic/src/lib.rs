@@ -28,6 +28,7 @@
 mod answer;
 mod api;
 mod client;
+mod equivalence;
 mod normalize;
 mod provider;
 pub mod types;

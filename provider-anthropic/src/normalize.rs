@@ -35,6 +35,11 @@ impl Normalizer for AnthropicNormalizer {
         Some(crate::PROVIDER)
     }
 
+    /// See the `equivalence` module for the rules and why each holds.
+    fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
+        crate::equivalence::equivalent(endpoint, body)
+    }
+
     fn normalize(&self, ctx: &NormalizeContext<'_>, body: &mut Value) -> bool {
         let Some(map) = body.as_object_mut() else {
             return false;

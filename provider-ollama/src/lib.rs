@@ -25,6 +25,7 @@
 mod answer;
 mod api;
 mod client;
+mod equivalence;
 mod normalize;
 mod provider;
 pub mod wire;

@@ -32,6 +32,7 @@
 mod answer;
 mod api;
 mod client;
+mod equivalence;
 mod http_service;
 mod normalize;
 mod provider;

@@ -7,10 +7,10 @@ use std::str::FromStr;
 use crate::api::error::Error;
 use crate::mode::Mode;
 
+pub use crate::key::{EQUIVALENCE_ENV, VOLATILE_ENV, VOLATILE_PATTERNS_ENV};
 pub use crate::mode::MODE_ENV;
 pub use crate::recorder::{
-    DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, VOLATILE_ENV, default_dir,
-    recordings_dir_in,
+    DIR_ENV, DURABLE_ENV, PACE_ENV, RECORD_TIMING_ENV, REDACT_ENV, default_dir, recordings_dir_in,
 };
 pub use crate::store::used::TRACK_ENV;
 pub use crate::timeout::TIMEOUT_ENV;

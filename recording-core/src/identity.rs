@@ -95,8 +95,19 @@ pub(crate) fn is_sequence_hash(
     provider: Option<&str>,
     calls: u64,
 ) -> bool {
+    sequence_call(key, request, scope, provider, calls).is_some()
+}
+
+/// Which of the first `calls` identical requests in sequence mode `key` is the key of.
+pub(crate) fn sequence_call(
+    key: &str,
+    request: &ApiRequest,
+    scope: Option<&str>,
+    provider: Option<&str>,
+    calls: u64,
+) -> Option<u64> {
     let (body, rest) = canonical_halves(request, scope, provider);
-    (0..calls).any(|call| hash_halves(&body, call, &rest) == key)
+    (0..calls).find(|&call| hash_halves(&body, call, &rest) == key)
 }
 
 /// The canonical form around where a `"call"` member goes: `{"body":...` and

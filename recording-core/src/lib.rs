@@ -51,8 +51,10 @@
 mod api;
 pub mod drift;
 pub mod env;
+pub mod equivalence;
 mod identity;
 pub mod key;
+mod mask;
 mod mode;
 pub mod normalizer;
 pub mod pointer;

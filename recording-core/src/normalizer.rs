@@ -54,6 +54,18 @@ pub trait Normalizer: Send + Sync + fmt::Debug {
     fn key_name(&self) -> Option<&'static str> {
         None
     }
+
+    /// Rewrites a request body bound for `endpoint` into its normal form: the
+    /// spellings this provider's API treats alike made one (a single text part ≡ the
+    /// plain string, `null` ≡ absent, a documented default ≡ absent). Applied before
+    /// keying only when a suite turns equivalence on
+    /// ([`KeySettings::equivalence`](crate::key::KeySettings::equivalence)); the file
+    /// keeps the body as sent. Returns whether it changed anything. Each rule is listed
+    /// in the guide with its reason. None by default.
+    fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
+        let _ = (endpoint, body);
+        false
+    }
 }
 
 /// A provider's rules as the registry hands them out (`&'static`), usable wherever a
@@ -69,6 +81,10 @@ impl<N: Normalizer + ?Sized> Normalizer for &'static N {
 
     fn key_name(&self) -> Option<&'static str> {
         (**self).key_name()
+    }
+
+    fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
+        (**self).equivalent(endpoint, body)
     }
 }
 

@@ -284,3 +284,160 @@ async fn verify_reports_drift_in_shape_and_writes_nothing() {
         .expect_err("nothing recorded");
     assert!(err.to_string().contains("record it first"), "{err}");
 }
+
+/// A tool round whose result carries text that changes on every run.
+fn tool_result(result: &str) -> ApiRequest {
+    ApiRequest::post(
+        "/v1/chat/completions",
+        json!({"model": "tiny", "messages": [
+            {"role": "user", "content": "What time is it?"},
+            {"role": "tool", "tool_call_id": "call_1", "content": result}
+        ]}),
+    )
+}
+
+#[tokio::test]
+async fn each_volatile_pattern_is_masked_in_the_key_kept_in_the_file_and_named_on_a_miss() {
+    // (pattern, the text of the recording run, of a later run, a change it must not mask)
+    let cases = [
+        (
+            "uuid",
+            "id 0b8c1c6e-3f0a-4c5e-9d8e-2f1a7b6c5d4e",
+            "id 7d444840-9dc0-11d1-b245-5ffdce74fad2",
+            "name 0b8c1c6e-3f0a-4c5e-9d8e-2f1a7b6c5d4e",
+        ),
+        (
+            "iso8601",
+            "now 2026-12-03T08:31:52Z",
+            "now 2027-01-15T23:59:01.250+01:00",
+            "then 2026-12-03T08:31:52Z",
+        ),
+        (
+            "unix-ms",
+            "at 1764750712123",
+            "at 1799999999999",
+            "on 1764750712123",
+        ),
+        (
+            "hex",
+            "trace 9f86d081884c7d65",
+            "trace 00ff00ff00ff00ff00ff",
+            "span 9f86d081884c7d65",
+        ),
+        (
+            r"re:req_[a-z0-9]{6}",
+            "ticket req_a1b2c3",
+            "ticket req_zz9y8x",
+            "order req_a1b2c3",
+        ),
+    ];
+    for (pattern, recorded, later, changed) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = Scripted::new(answer());
+        let recorder = Recording::new(server.clone())
+            .mode(Mode::RecordIfMissing)
+            .dir(dir.path())
+            .volatile_pattern(pattern)
+            .expect("a pattern");
+        json_of(&recorder, tool_result(recorded))
+            .await
+            .expect("recorded");
+        let replay = Recording::new(Scripted::new(Reply::TransportError))
+            .dir(dir.path())
+            .volatile_pattern(pattern)
+            .expect("a pattern");
+        json_of(&replay, tool_result(later))
+            .await
+            .unwrap_or_else(|err| panic!("{pattern}: the later run replays: {err}"));
+        let files = recording_files(dir.path());
+        assert_eq!(files.len(), 1, "{pattern}");
+        let file: Value = serde_json::from_str(
+            &fs::read_to_string(dir.path().join("responses").join(&files[0])).expect("read"),
+        )
+        .expect("json");
+        assert_eq!(
+            file["request"]["body"]["messages"][1]["content"], recorded,
+            "{pattern}: the file keeps the real text"
+        );
+
+        // A change outside what the pattern covers still misses, and the report says
+        // which patterns were applied and compares the masked requests.
+        let err = json_of(&replay, tool_result(changed))
+            .await
+            .expect_err("a changed word");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("masked:    volatile patterns {pattern}")),
+            "{text}"
+        );
+        let mask = if pattern.starts_with("re:") {
+            "<re>".to_owned()
+        } else {
+            format!("<{pattern}>")
+        };
+        assert!(
+            text.contains(&mask),
+            "{pattern}: the diff shows the mask: {text}"
+        );
+        let real = recorded.split(' ').nth(1).unwrap_or_default();
+        assert!(
+            !text.contains(real),
+            "{pattern}: the masked text is not shown as a difference: {text}"
+        );
+
+        // Without the pattern the later run misses: keys are exact by default.
+        let exact = Recording::new(Scripted::new(Reply::TransportError)).dir(dir.path());
+        assert!(matches!(
+            json_of(&exact, tool_result(later)).await,
+            Err(Error::ReplayMiss(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn patterns_come_from_the_environment_list_and_bad_ones_are_named() {
+    let patterns =
+        recording_core::key::VolatilePattern::parse_list("uuid,re:[0-9]{1,3}ms").expect("a list");
+    assert_eq!(patterns.len(), 2);
+    let Err(err) = Recording::new(Scripted::new(answer())).volatile_pattern("guid") else {
+        panic!("an unknown preset was accepted");
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("\"guid\"") && text.contains("uuid, iso8601, unix-ms, hex"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn sequence_mode_counts_masked_requests_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = Recording::new(Scripted::new(answer()))
+        .mode(Mode::Record)
+        .dir(dir.path())
+        .in_sequence()
+        .volatile_pattern("uuid")
+        .expect("a pattern");
+    for id in [
+        "0b8c1c6e-3f0a-4c5e-9d8e-2f1a7b6c5d4e",
+        "7d444840-9dc0-11d1-b245-5ffdce74fad2",
+    ] {
+        json_of(&record, tool_result(id)).await.expect("recorded");
+    }
+    assert_eq!(recording_files(dir.path()).len(), 2, "call 0 and call 1");
+    let replay = Recording::new(Scripted::new(Reply::TransportError))
+        .dir(dir.path())
+        .in_sequence()
+        .volatile_pattern("uuid")
+        .expect("a pattern");
+    for id in [
+        "11111111-2222-3333-4444-555555555555",
+        "66666666-7777-8888-9999-000000000000",
+    ] {
+        json_of(&replay, tool_result(id)).await.expect("replayed");
+    }
+    let err = json_of(&replay, tool_result("99999999-8888-7777-6666-555555555555"))
+        .await
+        .expect_err("a third call");
+    assert!(err.to_string().contains("2 were recorded"), "{err}");
+}

@@ -42,6 +42,11 @@ pub struct ReplayMiss {
     /// line (the recording server run as `inference-recorder serve` for a Python
     /// suite). Set by the front.
     pub record_with: Option<String>,
+    /// The volatile patterns masked in the key (and in the comparison with the closest
+    /// recording), by name.
+    pub masked_by: Vec<String>,
+    /// Whether the key was of the request's equivalent normal form.
+    pub equivalence: bool,
 }
 
 /// The existing recording most similar to a missed request.
@@ -83,6 +88,19 @@ impl fmt::Display for ReplayMiss {
         writeln!(f, "  mode:      {}", self.mode)?;
         writeln!(f, "  directory: {}", self.dir.display())?;
         writeln!(f, "  expected:  {}", self.expected_path.display())?;
+        if !self.masked_by.is_empty() {
+            writeln!(
+                f,
+                "  masked:    volatile patterns {} (in the key, and in the comparison below)",
+                self.masked_by.join(", ")
+            )?;
+        }
+        if self.equivalence {
+            writeln!(
+                f,
+                "  keyed by:  the provider's equivalence rules (TEST_INFERENCE_EQUIVALENCE)"
+            )?;
+        }
         match &self.closest {
             Some(closest) => {
                 let what = if closest.same_model {
@@ -112,7 +130,7 @@ impl fmt::Display for ReplayMiss {
                         // key that ignores it.
                         writeln!(
                             f,
-                            "  the request changed in {fields}: what the app sends is different, so it needs its own recording (below). If that text changes on every run (a time or an id inside it), keep the changing part out of the prompt, or give each test its own scope (Recording::scope, the X-Recording-Scope header)"
+                            "  the request changed in {fields}: what the app sends is different, so it needs its own recording (below). If that text changes on every run (a time or an id inside it), mask it with a volatile pattern (Recording::volatile_pattern(\"uuid\"), TEST_INFERENCE_VOLATILE_PATTERNS=uuid,iso8601 or re:REGEX), or give each test its own scope (Recording::scope, the X-Recording-Scope header)"
                         )?;
                     } else {
                         writeln!(

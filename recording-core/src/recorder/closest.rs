@@ -4,6 +4,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -12,7 +13,9 @@ use similar::TextDiff;
 use crate::api::client::ApiRequest;
 use crate::api::miss::{Closest, ReplayMiss};
 use crate::identity::same_endpoint;
+use crate::key::{KeySettings, keyed_form};
 use crate::mode::Mode;
+use crate::normalizer::Normalizer;
 use crate::store::Store;
 use crate::store::format::{
     RecordedRequest, request_from_prefix, to_sorted_pretty_json as pretty_sorted,
@@ -40,15 +43,25 @@ impl ReplayMiss {
         scope: Option<&str>,
         mode: Mode,
         store: &Store,
+        keying: Keying,
     ) -> ReplayMiss {
         // On the caller's thread: the test's name comes from it.
-        let bare = ReplayMiss::bare(request, hash, provider, scope, mode, store);
+        let mut bare = ReplayMiss::bare(request, hash, provider, scope, mode, store);
+        bare.masked_by = keying
+            .settings
+            .patterns()
+            .iter()
+            .map(|pattern| pattern.name().to_owned())
+            .collect();
+        bare.equivalence = keying.settings.is_equivalence();
         let (closest, search_stopped) = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 let (request, scope, store) =
                     (request.clone(), scope.map(str::to_owned), store.clone());
                 runtime
-                    .spawn_blocking(move || find_closest(&request, scope.as_deref(), &store))
+                    .spawn_blocking(move || {
+                        find_closest(&request, scope.as_deref(), &store, &keying)
+                    })
                     .await
                     .unwrap_or_else(|err| {
                         (
@@ -59,7 +72,7 @@ impl ReplayMiss {
                         )
                     })
             }
-            Err(_) => find_closest(request, scope, store),
+            Err(_) => find_closest(request, scope, store, &keying),
         };
         ReplayMiss {
             closest,
@@ -108,7 +121,29 @@ impl ReplayMiss {
             scope: scope.map(str::to_owned),
             mode,
             dir: store.dir().to_path_buf(),
+            masked_by: Vec::new(),
+            equivalence: false,
         }
+    }
+}
+
+/// How the recorder keys requests beyond its provider's volatile fields: the closest
+/// recording is found, and the difference shown, between requests as they are keyed,
+/// so a masked difference (an id a volatile pattern covers) does not show as one.
+#[derive(Clone)]
+pub(crate) struct Keying {
+    pub(crate) settings: KeySettings,
+    pub(crate) rules: Arc<dyn Normalizer>,
+}
+
+impl Keying {
+    /// `body` as a request to `request`'s endpoint is keyed; itself when the settings
+    /// mask and normalize nothing, so the diff shows what was sent.
+    fn body(&self, request: &ApiRequest) -> Value {
+        if self.settings.patterns().is_empty() && !self.settings.is_equivalence() {
+            return request.body.clone();
+        }
+        keyed_form(request, self.rules.as_ref(), &self.settings).body
     }
 }
 
@@ -153,9 +188,11 @@ fn find_closest(
     request: &ApiRequest,
     scope: Option<&str>,
     store: &Store,
+    keying: &Keying,
 ) -> (Option<Closest>, Option<String>) {
     let started = Instant::now();
-    let wanted = pretty_sorted(&request.body);
+    let wanted_body = keying.body(request);
+    let wanted = pretty_sorted(&wanted_body);
     // (same scope, same model, similarity): a test's own recordings first, since its
     // request changed; another test's identical body says less.
     let mut best: Option<((bool, bool, f32), PathBuf, RecordedRequest)> = None;
@@ -181,7 +218,7 @@ fn find_closest(
         }
         let same_scope = recorded.scope.as_deref() == scope;
         let same_model = recorded.model == request.model();
-        let recorded_body = pretty_sorted(&recorded.body);
+        let recorded_body = pretty_sorted(&keying.body(&recorded.to_api_request()));
         let ratio = TextDiff::from_lines(&recorded_body, &wanted).ratio();
         let rank = (same_scope, same_model, ratio);
         if best
@@ -194,13 +231,14 @@ fn find_closest(
     let Some(((_, same_model, _), path, recorded)) = best else {
         return (None, stopped);
     };
-    let diff = TextDiff::from_lines(&pretty_sorted(&recorded.body), &wanted)
+    let recorded_body = keying.body(&recorded.to_api_request());
+    let diff = TextDiff::from_lines(&pretty_sorted(&recorded_body), &wanted)
         .unified_diff()
         .context_radius(3)
         .header("recorded", "requested")
         .to_string();
     let mut differing_fields = Vec::new();
-    differing_leaves(&recorded.body, &request.body, "", &mut differing_fields, 3);
+    differing_leaves(&recorded_body, &wanted_body, "", &mut differing_fields, 3);
     if differing_fields.len() > 3 || differing_fields.iter().any(|f| f == "/") {
         differing_fields.clear();
     }

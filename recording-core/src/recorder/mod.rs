@@ -13,6 +13,7 @@ use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody,
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
 use crate::identity::{same_endpoint, sequence_hash_of};
+use crate::key::KeySettings;
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
@@ -94,8 +95,9 @@ pub struct Recording<C> {
     recorded_errors: Arc<[u16]>,
     /// Request fields redacted before a request is keyed or written.
     redacted_fields: Arc<[Pointer]>,
-    /// Request fields left out of the key (beyond the provider's own).
-    volatile_fields: Arc<[Pointer]>,
+    /// What keys leave out beyond the provider's own volatile fields: fields,
+    /// patterns, equivalence.
+    key_settings: KeySettings,
     /// In sequence mode, how many times each key has been asked so far.
     sequence: Option<Arc<Mutex<HashMap<String, u64>>>>,
     /// Replay's pace: `None` at full speed, else the recorded gaps times this.
@@ -116,8 +118,10 @@ type Drains = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
 #[derive(Debug, Clone)]
 struct Derived {
     secrets: Secrets,
-    /// The provider's volatile fields and the recorder's own.
+    /// The provider's volatile fields.
     volatile: Arc<[Pointer]>,
+    /// The provider's rules, for its equivalence rules.
+    rules: Arc<dyn Normalizer>,
     /// The provider's name in its keys, if its rules put one there.
     key_name: Option<&'static str>,
 }
@@ -161,10 +165,6 @@ fn parse_pace(text: &str) -> Result<Option<f64>, Error> {
     }
 }
 
-/// The environment variable that adds request fields left out of keys, as
-/// comma-separated JSON Pointers (see [`Recording::volatile`]).
-pub const VOLATILE_ENV: &str = "TEST_INFERENCE_VOLATILE";
-
 /// How many more chunks the recorder reads of a stream the caller dropped early; a
 /// stream that goes on past this is not recorded.
 pub const DRAIN_CHUNKS: usize = 100_000;
@@ -192,7 +192,7 @@ impl<C> Recording<C> {
             scope: None,
             recorded_errors: Arc::new([]),
             redacted_fields: default_fields(),
-            volatile_fields: Arc::new([]),
+            key_settings: KeySettings::default(),
             sequence: None,
             pace: None,
             record_timing: false,
@@ -233,13 +233,7 @@ impl<C> Recording<C> {
                 }
             };
         }
-        if let Ok(fields) = std::env::var(VOLATILE_ENV) {
-            for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-                recording = recording
-                    .volatile(field)
-                    .map_err(|err| Error::Config(format!("{VOLATILE_ENV}: {err}")))?;
-            }
-        }
+        recording.key_settings = KeySettings::from_env()?;
         Ok(match std::env::var_os(DIR_ENV) {
             Some(dir) if !dir.is_empty() => recording.dir(dir),
             _ => recording,
@@ -315,11 +309,45 @@ impl<C> Recording<C> {
     /// ([`Normalizer::volatile_request_fields`]); `TEST_INFERENCE_VOLATILE` adds more
     /// from the environment. Keys are exact by default: a changed prompt must miss.
     pub fn volatile(mut self, pointer: &str) -> Result<Recording<C>, Error> {
-        let mut fields = self.volatile_fields.to_vec();
-        fields.push(Pointer::parse(pointer)?);
-        self.volatile_fields = fields.into();
-        self.derived = OnceLock::new();
+        self.key_settings = self.key_settings.volatile_field(pointer)?;
         Ok(self)
+    }
+
+    /// Masks a volatile pattern inside every string of every request before it is
+    /// keyed: text that changes on every run without changing the answer, such as the
+    /// time or a fresh id in a tool's result, which would otherwise make an agent
+    /// loop's next turn miss. A preset (`uuid`, `iso8601` timestamps, `unix-ms` times,
+    /// `hex` ids of 16 or more digits) or `re:` and a regular expression (the `regex`
+    /// crate's syntax). The recording keeps the real text; a miss report names the
+    /// patterns and compares the masked requests. Off by default;
+    /// `TEST_INFERENCE_VOLATILE_PATTERNS=uuid,iso8601` adds patterns from the
+    /// environment. A bad pattern is an [`Error::Config`] naming it.
+    pub fn volatile_pattern(mut self, spec: &str) -> Result<Recording<C>, Error> {
+        self.key_settings = self.key_settings.volatile_pattern(spec)?;
+        Ok(self)
+    }
+
+    /// Turns the providers' equivalence rules on: before keying, a request is put in
+    /// its provider's normal form ([`Normalizer::equivalent`]), so spellings its API
+    /// treats alike (`"content": "X"` and one text part holding X) share one
+    /// recording. It changes keys, so it is a setting of the whole suite
+    /// (`TEST_INFERENCE_EQUIVALENCE=1`); `inference-recorder rekey` renames existing
+    /// recordings to the new keys.
+    pub fn equivalence(mut self, on: bool) -> Recording<C> {
+        self.key_settings = self.key_settings.equivalence(on);
+        self
+    }
+
+    /// Replaces what keys leave out beyond the provider's rules (for a front that
+    /// reads them once for many recorders).
+    pub fn key_settings(mut self, settings: KeySettings) -> Recording<C> {
+        self.key_settings = settings;
+        self
+    }
+
+    /// What keys leave out beyond the provider's rules.
+    pub fn current_key_settings(&self) -> &KeySettings {
+        &self.key_settings
     }
 
     /// Sequence mode: the n-th identical request (within this recorder's scope, and
@@ -405,7 +433,7 @@ impl<C> Recording<C> {
             scope: self.scope.clone(),
             recorded_errors: self.recorded_errors.clone(),
             redacted_fields: self.redacted_fields.clone(),
-            volatile_fields: self.volatile_fields.clone(),
+            key_settings: self.key_settings.clone(),
             sequence: self.sequence.clone(),
             pace: self.pace,
             record_timing: self.record_timing,
@@ -453,10 +481,9 @@ impl<C: InferenceClient> Recording<C> {
                 .filter_map(|field| Pointer::parse(field).ok());
             Derived {
                 secrets: Secrets::new(self.inner.secrets()),
-                volatile: defaults
-                    .chain(self.volatile_fields.iter().cloned())
-                    .collect(),
+                volatile: defaults.collect(),
                 key_name: normalizer.key_name(),
+                rules: normalizer.clone(),
             }
         })
     }
@@ -471,6 +498,8 @@ impl<C: InferenceClient> Recording<C> {
             &self.redacted_fields,
             &derived.secrets,
             &derived.volatile,
+            &self.key_settings,
+            derived.rules.as_ref(),
         )
     }
 
@@ -620,6 +649,10 @@ impl<C: InferenceClient> Recording<C> {
                         self.scope.as_deref(),
                         self.mode,
                         &self.store,
+                        closest::Keying {
+                            settings: self.key_settings.clone(),
+                            rules: self.derived().rules.clone(),
+                        },
                     )
                     .await,
                 )));
