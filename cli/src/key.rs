@@ -3,7 +3,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use recording_core::{ApiRequest, Method, key_of};
+use recording_core::key::{KeySettings, key_with};
+use recording_core::{ApiRequest, Method};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -69,9 +70,11 @@ pub(crate) fn key(args: Key) -> Result<u8, String> {
     let provider = registry::PROVIDERS
         .for_recording(file.provider.as_deref(), &request.endpoint)
         .map_err(|why| format!("{}: {why}", args.request.display()))?;
+    // And as the suite's settings in the environment key it (patterns, equivalence).
+    let settings = KeySettings::from_env().map_err(|err| err.to_string())?;
     println!(
         "{}",
-        key_of(&request, file.scope.as_deref(), provider.rules())
+        key_with(&request, file.scope.as_deref(), provider.rules(), &settings)
     );
     Ok(0)
 }

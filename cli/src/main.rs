@@ -3,6 +3,7 @@
 
 mod import;
 mod key;
+mod rekey;
 mod review;
 mod serve;
 mod show;
@@ -57,6 +58,14 @@ enum Command {
     /// List the recordings whose last change in git is older than an age, for a
     /// scheduled job that re-verifies them; exit 1 when any.
     Stale(review::Stale),
+    /// Rename recordings to the keys their requests have under the suite's current
+    /// rules (volatile fields and patterns, equivalence), atomically.
+    ///
+    /// How a suite adopts a new key rule without re-recording. The ids an answer was
+    /// normalized with follow its new key, in its file and in the later turns that send
+    /// them back. Two files that would share a key are a conflict, reported and left
+    /// alone. Exit 0 when every file is named by its key, 1 when some are left alone.
+    Rekey(rekey::Rekey),
     /// Print the key this project gives a request (method, endpoint, body, scope).
     Key(key::Key),
     /// Convert recordings of another recorder into this project's format and keys.
@@ -118,6 +127,7 @@ async fn main() -> ExitCode {
         Command::Show(args) => show::show(args),
         Command::Diff(args) => review::diff(args),
         Command::Stale(args) => review::stale(args),
+        Command::Rekey(args) => rekey::rekey(args),
         Command::Key(args) => key::key(args),
         Command::Import(args) => import::import(args),
         Command::Normalize(mut args) => {

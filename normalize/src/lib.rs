@@ -538,7 +538,19 @@ fn misnamed(path: &Path, raw: &Value) -> Option<String> {
     let rules = rules_for(Some(request.provider.as_deref()?), &request.endpoint).ok()?;
     let scope = request.scope.as_deref();
     let request = request.to_api_request();
-    (!key::is_key_of(name, &request, scope, rules)).then(|| key::key_of(&request, scope, rules))
+    let settings = suite_settings();
+    let named = key::is_key_of(name, &request, scope, rules)
+        || key::is_key_with(name, &request, scope, rules, settings);
+    (!named).then(|| key::key_with(&request, scope, rules, settings))
+}
+
+/// The suite's key settings (`TEST_INFERENCE_VOLATILE`, `..._VOLATILE_PATTERNS`,
+/// `..._EQUIVALENCE`), read once: a file named by its key under them is named well
+/// too. Settings that do not parse count as none, so the names are checked as the
+/// defaults key them (and the recorder itself reports the bad setting).
+fn suite_settings() -> &'static key::KeySettings {
+    static SETTINGS: std::sync::OnceLock<key::KeySettings> = std::sync::OnceLock::new();
+    SETTINGS.get_or_init(|| key::KeySettings::from_env().unwrap_or_default())
 }
 
 /// What the rules are chosen by: the request's provider and endpoint, borrowed from
