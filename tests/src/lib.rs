@@ -5,6 +5,7 @@
 //! llama.cpp server by the tests in `tests/replay_committed.rs`; every `cargo test`
 //! replays them with no server.
 
+pub mod agent;
 pub mod anthropic_requests;
 pub mod captured_ollama;
 pub mod exposure;
