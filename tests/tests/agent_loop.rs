@@ -67,7 +67,7 @@ async fn the_committed_agent_loop_replays_when_its_tool_returns_other_times_and_
     assert_ne!(recorded["report_id"], sent["report_id"]);
     assert_ne!(recorded["observed_at"], sent["observed_at"]);
 
-    // With exact keys, the first turn already misses: its example carries a time.
+    // With exact keys, the turn that carries the first tool result misses.
     let exact = Recording::new(OpenAiClient::with_base_url(dead_base_url(), "sk-unused"))
         .dir(client.recordings_dir());
     let missed = agent::run(&exact, weather_report).await;
