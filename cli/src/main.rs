@@ -34,7 +34,7 @@ enum Command {
     /// anthropic=URL/anthropic ...`. One
     /// line per request follows on stderr (method, path, key prefix,
     /// hit/miss/recorded). SIGINT or SIGTERM stops it after in-flight requests finish.
-    Serve(serve::Serve),
+    Serve(Box<serve::Serve>),
     /// List the recordings no test used in the run since `unused --reset`; exit 1 when
     /// any.
     ///
@@ -121,7 +121,7 @@ async fn main() -> ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Serve(args) => serve::serve(args).await.map(|()| 0),
+        Command::Serve(args) => serve::serve(*args).await.map(|()| 0),
         Command::Unused(args) => suite::unused(args),
         Command::Prune(args) => suite::prune(args),
         Command::Show(args) => show::show(args),

@@ -72,6 +72,11 @@ pub(crate) struct Serve {
     /// TEST_INFERENCE_EQUIVALENCE=1): a setting of the suite, since it changes keys.
     #[arg(long)]
     equivalence: bool,
+    /// Inject faults into answers, for testing a client's failure handling: a plan
+    /// such as 'status=429;call=1' or 'cut=2' (as TEST_INFERENCE_FAULTS; a request's
+    /// X-Recording-Fault header overrides it for that request).
+    #[arg(long, value_name = "PLAN")]
+    fault: Option<String>,
 }
 
 /// Serves until SIGINT or SIGTERM.
@@ -101,6 +106,12 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if args.equivalence {
         recorder = recorder.equivalence(true);
         record_command += " --equivalence";
+    }
+    if let Some(plan) = &args.fault {
+        let plan = plan
+            .parse::<recording_core::fault::FaultPlan>()
+            .map_err(|err| format!("--fault: {err}"))?;
+        recorder = recorder.faults(plan);
     }
     let recorder = recorder.dir(dir).record_errors(args.record_errors);
     // Upstreams from OPENAI_BASE_URL, OLLAMA_HOST and ANTHROPIC_BASE_URL, as the SDKs

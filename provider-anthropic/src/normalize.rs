@@ -35,6 +35,54 @@ impl Normalizer for AnthropicNormalizer {
         Some(crate::PROVIDER)
     }
 
+    /// Anthropic's error shape (its API reference, "Errors"): `{"type": "error",
+    /// "error": {"type", "message"}}`, `rate_limit_error` (429, with `retry-after` and
+    /// the `anthropic-ratelimit-*` headers), `api_error` (500), `overloaded_error`
+    /// (529, and 503).
+    fn fault_error(&self, status: u16, retry_after: u64) -> (Value, Vec<(String, String)>) {
+        let (kind, message) = match status {
+            429 => (
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit",
+            ),
+            529 | 503 => ("overloaded_error", "Overloaded"),
+            500 => ("api_error", "Internal server error"),
+            401 => ("authentication_error", "invalid x-api-key"),
+            _ => ("api_error", "The request failed"),
+        };
+        let body =
+            serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
+        let mut headers = Vec::new();
+        if matches!(status, 429 | 503 | 529) {
+            headers.push(("retry-after".to_owned(), retry_after.to_string()));
+        }
+        if status == 429 {
+            for (name, value) in [
+                ("anthropic-ratelimit-requests-limit", "50"),
+                ("anthropic-ratelimit-requests-remaining", "0"),
+                ("anthropic-ratelimit-requests-reset", "2026-01-01T00:00:01Z"),
+                ("anthropic-ratelimit-tokens-limit", "40000"),
+                ("anthropic-ratelimit-tokens-remaining", "0"),
+            ] {
+                headers.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        (body, headers)
+    }
+
+    /// The `error` event of a Messages stream (its streaming reference):
+    /// `overloaded_error`.
+    fn fault_stream_error(&self) -> (u16, Value) {
+        (
+            529,
+            serde_json::json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        )
+    }
+
+    fn fault_malformed_chunk(&self) -> &'static str {
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"#
+    }
+
     /// See the `equivalence` module for the rules and why each holds.
     fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
         crate::equivalence::equivalent(endpoint, body)

@@ -31,6 +31,29 @@ impl Normalizer for OllamaNormalizer {
         &["/keep_alive"]
     }
 
+    /// Ollama's error shape: `{"error": "..."}`, with no rate-limit headers.
+    fn fault_error(&self, status: u16, retry_after: u64) -> (Value, Vec<(String, String)>) {
+        let _ = retry_after;
+        let message = match status {
+            429 => "server busy, please try again.  maximum pending requests exceeded",
+            503 => "server busy, please try again.  maximum pending requests exceeded",
+            _ => "an error was encountered while running the model",
+        };
+        (serde_json::json!({"error": message}), Vec::new())
+    }
+
+    /// The line an Ollama stream ends with when the model fails mid-stream.
+    fn fault_stream_error(&self) -> (u16, Value) {
+        (
+            500,
+            serde_json::json!({"error": "an error was encountered while running the model: unexpected EOF"}),
+        )
+    }
+
+    fn fault_malformed_chunk(&self) -> &'static str {
+        r#"{"model":"m","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"#
+    }
+
     /// See the `equivalence` module for the rules and why each holds.
     fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
         crate::equivalence::equivalent(endpoint, body)

@@ -52,6 +52,7 @@ mod api;
 pub mod drift;
 pub mod env;
 pub mod equivalence;
+pub mod fault;
 mod identity;
 pub mod key;
 mod mask;

@@ -66,6 +66,30 @@ pub trait Normalizer: Send + Sync + fmt::Debug {
         let _ = (endpoint, body);
         false
     }
+
+    /// What this provider's server answers with `status` when it refuses a call (a
+    /// rate limit, an overload, a failure): its error body and the headers a client
+    /// acts on (`retry-after` of `retry_after` seconds, rate-limit headers). For
+    /// injected faults (`recording_core::fault`); an OpenAI-compatible server's by
+    /// default.
+    fn fault_error(&self, status: u16, retry_after: u64) -> (Value, Vec<(String, String)>) {
+        openai_fault_error(status, retry_after)
+    }
+
+    /// The error event this provider's streams end with when its server fails
+    /// mid-stream, and its HTTP status; an OpenAI-compatible server's by default.
+    fn fault_stream_error(&self) -> (u16, Value) {
+        (
+            500,
+            serde_json::json!({"error": {"message": "The server had an error while processing your request. Sorry about that!", "type": "server_error", "param": null, "code": null}}),
+        )
+    }
+
+    /// A chunk of this provider's streams cut off in the middle of its JSON, as a
+    /// broken proxy or server sends it.
+    fn fault_malformed_chunk(&self) -> &'static str {
+        r#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"#
+    }
 }
 
 /// A provider's rules as the registry hands them out (`&'static`), usable wherever a
@@ -85,6 +109,18 @@ impl<N: Normalizer + ?Sized> Normalizer for &'static N {
 
     fn equivalent(&self, endpoint: &str, body: &mut Value) -> bool {
         (**self).equivalent(endpoint, body)
+    }
+
+    fn fault_error(&self, status: u16, retry_after: u64) -> (Value, Vec<(String, String)>) {
+        (**self).fault_error(status, retry_after)
+    }
+
+    fn fault_stream_error(&self) -> (u16, Value) {
+        (**self).fault_stream_error()
+    }
+
+    fn fault_malformed_chunk(&self) -> &'static str {
+        (**self).fault_malformed_chunk()
     }
 }
 
@@ -146,6 +182,47 @@ impl Normalizer for NoNormalization {
     fn normalize(&self, _ctx: &NormalizeContext<'_>, _body: &mut Value) -> bool {
         false
     }
+}
+
+/// The error shapes of an OpenAI-compatible server (its API reference, "Error codes"):
+/// the default of [`Normalizer::fault_error`], which other providers' rules override.
+fn openai_fault_error(status: u16, retry_after: u64) -> (Value, Vec<(String, String)>) {
+    let (message, kind, code) = match status {
+        429 => (
+            "Rate limit reached for requests. Please try again in 1s.",
+            "requests",
+            Value::from("rate_limit_exceeded"),
+        ),
+        500 => (
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            Value::Null,
+        ),
+        503 => (
+            "The engine is currently overloaded, please try again later.",
+            "server_error",
+            Value::Null,
+        ),
+        _ => ("The request failed.", "server_error", Value::Null),
+    };
+    let body = serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+    let mut headers = Vec::new();
+    if matches!(status, 429 | 503) {
+        headers.push(("retry-after".to_owned(), retry_after.to_string()));
+    }
+    if status == 429 {
+        for (name, value) in [
+            ("x-ratelimit-limit-requests", "60".to_owned()),
+            ("x-ratelimit-remaining-requests", "0".to_owned()),
+            ("x-ratelimit-reset-requests", format!("{retry_after}s")),
+            ("x-ratelimit-limit-tokens", "150000".to_owned()),
+            ("x-ratelimit-remaining-tokens", "149984".to_owned()),
+            ("x-ratelimit-reset-tokens", "6ms".to_owned()),
+        ] {
+            headers.push((name.to_owned(), value));
+        }
+    }
+    (body, headers)
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::api::client::{ApiResponse, Method, Recorded, RecordedBody, ResponseBody, paced};
+use crate::api::client::{
+    ApiResponse, Ending, Method, Recorded, RecordedBody, ResponseBody, paced,
+};
 use crate::api::error::Error;
 
 /// An HTTP answer: status, content type, headers and body.
@@ -125,6 +127,7 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
         Ok(response) => response,
         Err(err) => return encode_error(format, err),
     };
+    let ending = response.ending;
     match response.body {
         ResponseBody::Json(value) => json(200, &value),
         ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
@@ -134,7 +137,7 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
         }
         ResponseBody::Stream(chunks) => {
             let texts = chunks.map(|chunk| chunk.map(|value| value.to_string()));
-            stream(format, texts)
+            stream(format, texts, ending)
         }
         ResponseBody::Recorded(RecordedBody(Recorded::Stream {
             chunks,
@@ -147,7 +150,7 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
                 // Minifying valid JSON text keeps it valid UTF-8.
                 Ok(String::from_utf8_lossy(&text).into_owned())
             });
-            stream(format, paced(texts.chain(tail.map(Err)), delays))
+            stream(format, paced(texts.chain(tail.map(Err)), delays), ending)
         }
     }
 }
@@ -190,8 +193,10 @@ fn full(status: u16, content_type: &'static str, body: Vec<u8>) -> WireResponse 
 }
 
 /// Frames a stream of chunk texts; an API error at the end is framed as the
-/// provider's error event (in its body's shape), any other error aborts.
-fn stream<S>(format: &'static dyn WireFormat, texts: S) -> WireResponse
+/// provider's error event (in its body's shape), any other error aborts. `ending`
+/// says whether the end marker follows (an injected `cut` has none) and whether the
+/// error that ends it stands for a malformed chunk, which is sent as it is.
+fn stream<S>(format: &'static dyn WireFormat, texts: S, ending: Ending) -> WireResponse
 where
     S: Stream<Item = Result<String, Error>> + Send + 'static,
 {
@@ -211,7 +216,14 @@ where
                 format.frame_chunk(&body.to_string(), &mut out);
                 Some((Ok(out), (texts, last, true)))
             }
-            Some(Err(other)) => Some((Err(other), (texts, last, true))),
+            Some(Err(other)) => match ending {
+                Ending::Malformed(text) => {
+                    format.frame_chunk(text, &mut out);
+                    Some((Ok(out), (texts, last, true)))
+                }
+                _ => Some((Err(other), (texts, last, true))),
+            },
+            None if ending == Ending::Cut => None,
             None => {
                 format.frame_end(last.as_deref(), &mut out);
                 Some((Ok(out), (texts, last, true)))

@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
+use recording_core::fault::{FAULT_HEADER, FaultPlan, INJECTED};
 use recording_core::provider::Provider;
 use recording_core::wire::{
     WireBody, WireResponse, encode, request_body, request_endpoint, request_method,
@@ -131,6 +132,26 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
             return refuse(StatusCode::BAD_REQUEST, message);
         }
     };
+    // A fault plan for this one request, over the server's own (see
+    // `recording_core::fault`).
+    let with_fault;
+    let engine = match headers.get(FAULT_HEADER).map(|value| value.to_str()) {
+        None => engine,
+        Some(Ok(text)) => match text.parse::<FaultPlan>() {
+            Ok(plan) => {
+                with_fault = engine.clone().faults(plan);
+                &with_fault
+            }
+            Err(err) => {
+                let message = format!("the X-Recording-Fault header: {err}");
+                return refuse(StatusCode::BAD_REQUEST, message);
+            }
+        },
+        Some(Err(_)) => {
+            let message = "the X-Recording-Fault header is not visible ASCII".to_owned();
+            return refuse(StatusCode::BAD_REQUEST, message);
+        }
+    };
     // The headers that change the upstream's answer, forwarded by a copy of its
     // client; the key does not include them.
     let forwarded: Vec<(String, String)> = provider
@@ -192,8 +213,20 @@ async fn answer(State(engines): State<Arc<Engines>>, request: Request) -> Respon
             env = provider.upstream_env()
         ));
     }
+    let fault = match &result {
+        Ok(response) => response.injected_fault().map(str::to_owned),
+        Err(Error::Api {
+            not_recorded: Some(why),
+            ..
+        }) => why.strip_prefix(INJECTED).map(str::to_owned),
+        Err(Error::ReplayMiss(miss)) => miss.fault.clone(),
+        Err(_) => None,
+    };
+    let fault = fault
+        .map(|fault| format!(" fault={fault}"))
+        .unwrap_or_default();
     tracing::info!(
-        "{method} {path} {} {}",
+        "{method} {path} {} {}{fault}",
         &key[..12],
         outcome(engine.current_mode(), existed, &result)
     );

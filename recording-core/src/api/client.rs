@@ -246,6 +246,23 @@ pub struct ApiResponse {
     /// The recording file this response was replayed from or recorded to, when there
     /// is one; decode errors name it so a bad recording is found at once.
     pub origin: Option<PathBuf>,
+    /// How an HTTP front ends the stream: as the provider does, or as an injected
+    /// fault asks (no end marker, a malformed last chunk).
+    pub(crate) ending: Ending,
+    /// The fault rule injected into this answer, if any.
+    pub(crate) fault: Option<String>,
+}
+
+/// How an HTTP front ends a stream (see [`crate::fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Ending {
+    /// With the provider's end marker.
+    #[default]
+    Marker,
+    /// Cleanly, without the end marker.
+    Cut,
+    /// With this malformed chunk, in place of the error item the stream ends with.
+    Malformed(&'static str),
 }
 
 impl ApiResponse {
@@ -254,6 +271,8 @@ impl ApiResponse {
         Self {
             body: ResponseBody::Json(body),
             origin: None,
+            ending: Ending::Marker,
+            fault: None,
         }
     }
 
@@ -262,6 +281,8 @@ impl ApiResponse {
         Self {
             body: ResponseBody::Stream(stream),
             origin: None,
+            ending: Ending::Marker,
+            fault: None,
         }
     }
 
@@ -274,6 +295,12 @@ impl ApiResponse {
     /// The recording file this response belongs to, if any.
     pub fn origin(&self) -> Option<&Path> {
         self.origin.as_deref()
+    }
+
+    /// The fault rule a [`FaultPlan`](crate::fault::FaultPlan) injected into this
+    /// answer (`cut=2`), for a front's log.
+    pub fn injected_fault(&self) -> Option<&str> {
+        self.fault.as_deref()
     }
 
     /// The single JSON body; an error if the server answered with a stream.

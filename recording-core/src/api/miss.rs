@@ -47,6 +47,8 @@ pub struct ReplayMiss {
     pub masked_by: Vec<String>,
     /// Whether the key was of the request's equivalent normal form.
     pub equivalence: bool,
+    /// The fault rule that was to be injected into this call's answer, if any.
+    pub fault: Option<String>,
 }
 
 /// The existing recording most similar to a missed request.
@@ -93,6 +95,12 @@ impl fmt::Display for ReplayMiss {
                 f,
                 "  masked:    volatile patterns {} (in the key, and in the comparison below)",
                 self.masked_by.join(", ")
+            )?;
+        }
+        if let Some(fault) = &self.fault {
+            writeln!(
+                f,
+                "  fault:     {fault} was to be injected into this answer (the fault plan)"
             )?;
         }
         if self.equivalence {

@@ -123,6 +123,7 @@ impl ReplayMiss {
             dir: store.dir().to_path_buf(),
             masked_by: Vec::new(),
             equivalence: false,
+            fault: None,
         }
     }
 }

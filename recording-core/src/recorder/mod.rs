@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
+use crate::fault::{self, Fault, FaultPlan, INJECTED};
 use crate::identity::{same_endpoint, sequence_hash_of};
 use crate::key::KeySettings;
 use crate::mode::Mode;
@@ -111,6 +112,10 @@ pub struct Recording<C> {
     derived: OnceLock<Derived>,
     /// Streams the caller dropped early, still being read so they can be recorded.
     draining: Drains,
+    /// The faults injected into answers, if any.
+    faults: Option<FaultPlan>,
+    /// How often each key was called under a fault plan, across clones.
+    fault_calls: fault::Calls,
 }
 
 type Drains = Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>;
@@ -199,6 +204,8 @@ impl<C> Recording<C> {
             harmless_drift: Arc::new([]),
             derived: OnceLock::new(),
             draining: Drains::default(),
+            faults: None,
+            fault_calls: fault::Calls::default(),
         }
     }
 
@@ -234,6 +241,7 @@ impl<C> Recording<C> {
             };
         }
         recording.key_settings = KeySettings::from_env()?;
+        recording.faults = FaultPlan::from_env()?;
         Ok(match std::env::var_os(DIR_ENV) {
             Some(dir) if !dir.is_empty() => recording.dir(dir),
             _ => recording,
@@ -335,6 +343,17 @@ impl<C> Recording<C> {
     /// recordings to the new keys.
     pub fn equivalence(mut self, on: bool) -> Recording<C> {
         self.key_settings = self.key_settings.equivalence(on);
+        self
+    }
+
+    /// Injects the faults of `plan` into answers (see [`fault`](crate::fault) for its
+    /// syntax): an HTTP error in the provider's shape, a delay, a stream cut short,
+    /// reset, ended by an error event or by a malformed chunk; on every call, the
+    /// n-th call of a request, or a seeded share of calls. On top of replay, and of
+    /// live and recorded answers, which are recorded without the fault.
+    /// `TEST_INFERENCE_FAULTS` sets a plan from the environment; `None` takes it away.
+    pub fn faults(mut self, plan: impl Into<Option<FaultPlan>>) -> Recording<C> {
+        self.faults = plan.into();
         self
     }
 
@@ -440,6 +459,8 @@ impl<C> Recording<C> {
             harmless_drift: self.harmless_drift.clone(),
             derived: OnceLock::new(),
             draining: self.draining.clone(),
+            faults: self.faults.clone(),
+            fault_calls: self.fault_calls.clone(),
         }
     }
 
@@ -529,6 +550,8 @@ impl<C: InferenceClient> Recording<C> {
         Ok(ApiResponse {
             body: ResponseBody::Recorded(body),
             origin: Some(path),
+            ending: Default::default(),
+            fault: None,
         })
     }
 }
@@ -552,13 +575,60 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        self.send_keyed(request)
-            .await
-            .map_err(|err| self.name_the_upstream(err))
+        match &self.faults {
+            None => self.send_plain(request).await,
+            Some(plan) => self.send_with_faults(request, plan).await,
+        }
     }
 }
 
 impl<C: InferenceClient> Recording<C> {
+    async fn send_plain(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        self.send_keyed(request)
+            .await
+            .map_err(|err| self.name_the_upstream(err))
+    }
+
+    /// The answer to `request` with the fault `plan` chooses for this call, if any.
+    async fn send_with_faults(
+        &self,
+        request: ApiRequest,
+        plan: &FaultPlan,
+    ) -> Result<ApiResponse, Error> {
+        let key = self.hash_of(&request);
+        let call = self.fault_calls.next(&key);
+        let Some(injected) = plan.choose(&key, call) else {
+            return self.send_plain(request).await;
+        };
+        tracing::debug!(fault = %injected, key = &key[..12], call, "injecting a fault");
+        let rules = self.derived().rules.clone();
+        match injected.fault {
+            // Refused before anything is sent: nothing reaches a server or a file.
+            Fault::Status {
+                status,
+                retry_after,
+            } => {
+                let (body, headers) = rules.fault_error(status, retry_after);
+                return Err(Error::Api {
+                    status,
+                    body,
+                    not_recorded: Some(format!("{INJECTED}{injected}")),
+                    headers: headers.into_boxed_slice(),
+                });
+            }
+            Fault::Delay(wait) => tokio::time::sleep(wait).await,
+            _ => {}
+        }
+        match self.send_plain(request).await {
+            Ok(response) => Ok(fault::inject(response, &injected, rules.as_ref())),
+            Err(Error::ReplayMiss(mut miss)) => {
+                miss.fault = Some(injected.rule);
+                Err(Error::ReplayMiss(miss))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// A transport failure (the server down, a refused connection, a timeout) said with
     /// what the message alone does not tell: which upstream, in which mode, and what to
     /// do. The URL is shown without credentials, and the whole scrubbed again: a key
