@@ -952,3 +952,63 @@ fn serve_replays_a_message_with_another_uuid_under_volatile_pattern_uuid() {
         "{bad:?}"
     );
 }
+
+/// `serve --fault` sets a default plan, a request's `X-Recording-Fault` its own; the
+/// log line of each request says which fault it got.
+#[test]
+fn serve_injects_faults_and_its_log_says_which() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), "hi");
+    let (mut child, addr) = spawn_serve(
+        dir.path(),
+        &["--fault", "status=503;retry-after=0;call=1"],
+        &[],
+        std::process::Stdio::piped(),
+    );
+    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let post = |extra: &str| {
+        let mut tcp = std::net::TcpStream::connect(&addr).expect("connects");
+        write!(
+            tcp,
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("sent");
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).expect("answered");
+        answer
+    };
+    assert!(post("").starts_with("HTTP/1.1 503"));
+    assert!(
+        post("").starts_with("HTTP/1.1 200"),
+        "the default plan's retry"
+    );
+    let answer = post("X-Recording-Fault: status=429\r\n");
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    let bad = post("X-Recording-Fault: cut=many\r\n");
+    assert!(
+        bad.starts_with("HTTP/1.1 400") && bad.contains("cut=many"),
+        "{bad}"
+    );
+    child.kill().expect("stopped");
+    child.wait().expect("exited");
+    let mut log = String::new();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    while stderr.read_line(&mut log).expect("stderr") > 0 {}
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("POST /v1/chat/completions"))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    assert!(
+        lines[0].contains("fault=status=503;retry-after=0;call=1"),
+        "{log}"
+    );
+    assert!(!lines[1].contains("fault="), "{log}");
+    assert!(lines[2].contains("fault=status=429"), "{log}");
+}
