@@ -210,6 +210,7 @@ async fn a_default_plan_fails_the_first_call_and_answers_the_retry() {
 
 #[tokio::test]
 async fn async_openai_retries_an_injected_429_into_the_recorded_answer() {
+    tests::tls::install();
     let recorder = Recording::new(()).dir(committed()).faults(
         "status=429;retry-after=0;call=1"
             .parse::<FaultPlan>()
@@ -243,4 +244,37 @@ async fn async_openai_retries_an_injected_429_into_the_recorded_answer() {
         .await
         .expect_err("a 429");
     assert!(err.to_string().contains("Rate limit reached"), "{err}");
+}
+
+#[tokio::test]
+async fn an_async_openai_stream_cut_after_two_chunks_ends_there() {
+    use futures::StreamExt;
+    tests::tls::install();
+    let stream_of = |faults: Option<&str>| {
+        let mut recorder = Recording::new(()).dir(committed());
+        if let Some(plan) = faults {
+            recorder = recorder.faults(plan.parse::<FaultPlan>().expect("a plan"));
+        }
+        Client::with_config(OpenAIConfig::new().with_api_key("sk-unused"))
+            .with_http_service(RecordingHttpService::new(recorder))
+    };
+    let collect = |client: Client<OpenAIConfig>| async move {
+        let mut request = requests::chat("Count to three.");
+        request.stream = Some(true);
+        let stream = client
+            .chat()
+            .create_stream(request)
+            .await
+            .expect("a stream");
+        stream.collect::<Vec<_>>().await
+    };
+    let whole = collect(stream_of(None)).await;
+    assert_eq!(whole.len(), 26);
+    let cut = collect(stream_of(Some("cut=2"))).await;
+    // As against a server that closes the stream without `data: [DONE]`.
+    assert_eq!(cut.len(), 2, "{cut:?}");
+    assert!(cut.iter().all(Result::is_ok), "{cut:?}");
+    let reset = collect(stream_of(Some("reset=2"))).await;
+    assert!(reset.iter().take(2).all(Result::is_ok));
+    assert!(reset.get(2).is_some_and(Result::is_err), "{reset:?}");
 }
