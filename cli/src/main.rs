@@ -3,6 +3,7 @@
 
 mod import;
 mod key;
+mod key_flags;
 mod rekey;
 mod review;
 mod serve;

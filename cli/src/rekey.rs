@@ -28,17 +28,8 @@ pub(crate) struct Rekey {
     /// Report what would be renamed; change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// A volatile pattern the suite masks (repeatable; adds to
-    /// TEST_INFERENCE_VOLATILE_PATTERNS).
-    #[arg(long = "volatile-pattern", value_name = "PATTERN")]
-    volatile_patterns: Vec<String>,
-    /// A request field the suite leaves out of keys (repeatable; adds to
-    /// TEST_INFERENCE_VOLATILE).
-    #[arg(long = "volatile-field", value_name = "POINTER")]
-    volatile_fields: Vec<String>,
-    /// The suite keys by equivalent normal forms (as TEST_INFERENCE_EQUIVALENCE=1).
-    #[arg(long)]
-    equivalence: bool,
+    #[command(flatten)]
+    keys: crate::key_flags::KeyFlags,
 }
 
 /// How many rounds the fixed point may take: more than any agent loop has turns.
@@ -60,20 +51,9 @@ struct Entry {
 /// be (conflicts, files whose call cannot be told), 2 on an error.
 pub(crate) fn rekey(args: Rekey) -> Result<u8, String> {
     let dir = crate::recordings_dir(args.dir)?;
-    let mut settings = KeySettings::from_env().map_err(|err| err.to_string())?;
-    for field in &args.volatile_fields {
-        settings = settings
-            .volatile_field(field)
-            .map_err(|err| format!("--volatile-field: {err}"))?;
-    }
-    for pattern in &args.volatile_patterns {
-        settings = settings
-            .volatile_pattern(pattern)
-            .map_err(|err| format!("--volatile-pattern: {err}"))?;
-    }
-    if args.equivalence {
-        settings = settings.equivalence(true);
-    }
+    let settings = args
+        .keys
+        .apply(KeySettings::from_env().map_err(|err| err.to_string())?)?;
     let store = Store::new(&dir);
     let mut entries = Vec::new();
     let mut left_alone = Vec::new();

@@ -59,19 +59,8 @@ pub(crate) struct Serve {
     /// off for a filtered run such as `pytest -k chat`).
     #[arg(long)]
     track: bool,
-    /// Mask a volatile pattern inside every request's strings before keying: uuid,
-    /// iso8601, unix-ms, hex, or re:REGEX (repeatable; adds to
-    /// TEST_INFERENCE_VOLATILE_PATTERNS). Recordings keep the real text.
-    #[arg(long = "volatile-pattern", value_name = "PATTERN")]
-    volatile_patterns: Vec<String>,
-    /// Leave a request field out of keys, as a JSON Pointer (repeatable; adds to
-    /// TEST_INFERENCE_VOLATILE).
-    #[arg(long = "volatile-field", value_name = "POINTER")]
-    volatile_fields: Vec<String>,
-    /// Key requests by their provider's equivalent normal form (as
-    /// TEST_INFERENCE_EQUIVALENCE=1): a setting of the suite, since it changes keys.
-    #[arg(long)]
-    equivalence: bool,
+    #[command(flatten)]
+    keys: crate::key_flags::KeyFlags,
     /// Inject faults into answers, for testing a client's failure handling: a plan
     /// such as 'status=429;call=1' or 'cut=2' (as TEST_INFERENCE_FAULTS; a request's
     /// X-Recording-Fault header overrides it for that request).
@@ -89,24 +78,13 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if args.track {
         recording_core::internals::mark_run(&dir, "inference-recorder serve --track");
     }
-    let mut record_command = format!(
-        "inference-recorder serve --mode record-if-missing --dir {}",
-        dir.display()
+    let record_command = format!(
+        "inference-recorder serve --mode record-if-missing --dir {}{}",
+        dir.display(),
+        args.keys.as_args()
     );
-    for field in &args.volatile_fields {
-        recorder = recorder.volatile(field).map_err(|err| err.to_string())?;
-        record_command += &format!(" --volatile-field {field}");
-    }
-    for pattern in &args.volatile_patterns {
-        recorder = recorder
-            .volatile_pattern(pattern)
-            .map_err(|err| format!("--volatile-pattern: {err}"))?;
-        record_command += &format!(" --volatile-pattern '{pattern}'");
-    }
-    if args.equivalence {
-        recorder = recorder.equivalence(true);
-        record_command += " --equivalence";
-    }
+    let settings = args.keys.apply(recorder.current_key_settings().clone())?;
+    recorder = recorder.key_settings(settings);
     if let Some(plan) = &args.fault {
         let plan = plan
             .parse::<recording_core::fault::FaultPlan>()
