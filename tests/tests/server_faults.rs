@@ -278,3 +278,50 @@ async fn an_async_openai_stream_cut_after_two_chunks_ends_there() {
     assert!(reset.iter().take(2).all(Result::is_ok));
     assert!(reset.get(2).is_some_and(Result::is_err), "{reset:?}");
 }
+
+#[tokio::test]
+async fn delays_hold_the_answer_and_the_first_chunk_back() {
+    let server = server(Recording::new(())).await;
+    let (chat, stream) = (recorded_body(OPENAI_CHAT), recorded_body(OPENAI_STREAM));
+    for (body, fault) in [(&chat, "delay=300ms"), (&stream, "first-chunk=300ms")] {
+        let started = std::time::Instant::now();
+        let (status, _, text) = post(&server, "/v1/chat/completions", body, Some(fault)).await;
+        assert_eq!(status, 200, "{fault}");
+        assert!(text.is_ok(), "{fault}: the whole answer, late");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(300),
+            "{fault}"
+        );
+    }
+    server.stop().await.expect("stopped");
+}
+
+#[tokio::test]
+async fn async_openai_reads_an_error_event_and_a_malformed_chunk_as_errors() {
+    use futures::StreamExt;
+    tests::tls::install();
+    for (fault, says) in [("error=2", "server had an error"), ("malformed=2", "")] {
+        let recorder = Recording::new(())
+            .dir(committed())
+            .faults(fault.parse::<FaultPlan>().expect("a plan"));
+        let client = Client::with_config(OpenAIConfig::new().with_api_key("sk-unused"))
+            .with_http_service(RecordingHttpService::new(recorder));
+        let mut request = requests::chat("Count to three.");
+        request.stream = Some(true);
+        let items: Vec<_> = client
+            .chat()
+            .create_stream(request)
+            .await
+            .expect("a stream")
+            .collect()
+            .await;
+        assert!(
+            items.iter().take(2).all(Result::is_ok),
+            "{fault}: {items:?}"
+        );
+        match items.get(2) {
+            Some(Err(err)) => assert!(err.to_string().contains(says), "{fault}: {err}"),
+            other => panic!("{fault}: the third item is the error: {other:?}"),
+        }
+    }
+}
