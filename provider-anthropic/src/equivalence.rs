@@ -2,7 +2,9 @@
 //! answers alike, read as one when a suite turns equivalence on. Each rule is in the
 //! guide with its reason.
 
-use recording_core::equivalence::{drop_default, drop_nulls, single_text_part};
+use recording_core::equivalence::{
+    drop_default, drop_nulls, drop_nulls_in_messages, single_text_part,
+};
 use serde_json::{Value, json};
 
 /// The normal form of a Messages body (`/v1/messages`, `/v1/messages/count_tokens`):
@@ -18,10 +20,9 @@ pub(crate) fn equivalent(endpoint: &str, body: &mut Value) -> bool {
     let Some(map) = body.as_object_mut() else {
         return false;
     };
-    let mut changed = drop_nulls(map);
+    let mut changed = drop_nulls(map) | drop_nulls_in_messages(map);
     if let Some(messages) = map.get_mut("messages").and_then(Value::as_array_mut) {
         for message in messages.iter_mut().filter_map(Value::as_object_mut) {
-            changed |= drop_nulls(message);
             if let Some(content) = message.get_mut("content") {
                 changed |= single_text_part(content);
             }

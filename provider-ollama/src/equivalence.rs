@@ -1,7 +1,7 @@
 //! Ollama's equivalence rules: spellings of one request that it answers alike, read as
 //! one when a suite turns equivalence on. Each rule is in the guide with its reason.
 
-use recording_core::equivalence::{drop_default, drop_nulls};
+use recording_core::equivalence::{drop_default, drop_nulls, drop_nulls_in_messages};
 use serde_json::{Value, json};
 
 /// The normal form of a body: `null` members ≡ absent, at the top and in each
@@ -11,12 +11,7 @@ pub(crate) fn equivalent(_endpoint: &str, body: &mut Value) -> bool {
     let Some(map) = body.as_object_mut() else {
         return false;
     };
-    let mut changed = drop_nulls(map);
-    if let Some(messages) = map.get_mut("messages").and_then(Value::as_array_mut) {
-        for message in messages.iter_mut().filter_map(Value::as_object_mut) {
-            changed |= drop_nulls(message);
-        }
-    }
+    let mut changed = drop_nulls(map) | drop_nulls_in_messages(map);
     changed |= drop_default(map, "stream", &json!(true));
     changed |= drop_default(map, "options", &json!({}));
     changed

@@ -2,7 +2,9 @@
 //! read as one when a suite turns equivalence on. Each rule is in the guide with its
 //! reason.
 
-use recording_core::equivalence::{drop_default, drop_nulls, single_text_part};
+use recording_core::equivalence::{
+    drop_default, drop_nulls, drop_nulls_in_messages, single_text_part,
+};
 use serde_json::{Value, json};
 
 /// The normal form of a body bound for `endpoint`:
@@ -27,9 +29,9 @@ pub(crate) fn equivalent(endpoint: &str, body: &mut Value) -> bool {
         .and_then(Value::as_array)
         .is_some_and(|tools| !tools.is_empty());
     if path.ends_with("/chat/completions") {
+        changed |= drop_nulls_in_messages(map);
         if let Some(messages) = map.get_mut("messages").and_then(Value::as_array_mut) {
             for message in messages.iter_mut().filter_map(Value::as_object_mut) {
-                changed |= drop_nulls(message);
                 if let Some(content) = message.get_mut("content") {
                     changed |= single_text_part(content);
                 }

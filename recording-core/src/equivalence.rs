@@ -13,6 +13,18 @@ pub fn drop_nulls(map: &mut Map<String, Value>) -> bool {
     map.len() != before
 }
 
+/// [`drop_nulls`] on each message of `map`'s `messages` array (chat, Messages and
+/// Ollama bodies alike).
+pub fn drop_nulls_in_messages(map: &mut Map<String, Value>) -> bool {
+    let Some(messages) = map.get_mut("messages").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    messages
+        .iter_mut()
+        .filter_map(Value::as_object_mut)
+        .fold(false, |changed, message| drop_nulls(message) | changed)
+}
+
 /// Removes `name` from `map` when it holds `default`, the value the API documents for
 /// it when absent. Numbers compare by value (`1` and `1.0` alike).
 pub fn drop_default(map: &mut Map<String, Value>, name: &str, default: &Value) -> bool {

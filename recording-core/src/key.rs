@@ -67,16 +67,8 @@ impl KeySettings {
                 .map_err(|err| Error::Config(format!("{VOLATILE_PATTERNS_ENV}: {err}")))?;
             settings.patterns = settings.patterns.iter().cloned().chain(patterns).collect();
         }
-        if let Ok(on) = std::env::var(EQUIVALENCE_ENV) {
-            settings.equivalence = match on.trim() {
-                "1" | "true" | "yes" => true,
-                "" | "0" | "false" | "no" => false,
-                other => {
-                    return Err(Error::Config(format!(
-                        "{EQUIVALENCE_ENV}={other:?} is not a switch: use 1 or 0"
-                    )));
-                }
-            };
+        if let Some(on) = env_switch(EQUIVALENCE_ENV)? {
+            settings.equivalence = on;
         }
         Ok(settings)
     }
@@ -129,6 +121,22 @@ impl KeySettings {
     /// Whether the settings change nothing beyond the provider's own rules.
     pub fn is_exact(&self) -> bool {
         self.volatile_fields.is_empty() && self.patterns.is_empty() && !self.equivalence
+    }
+}
+
+/// The on/off environment variable `name`: `None` when unset, else `1`, `true`,
+/// `yes` or `0`, `false`, `no`, blank (off); anything else is an [`Error::Config`]
+/// naming it.
+pub(crate) fn env_switch(name: &str) -> Result<Option<bool>, Error> {
+    let Ok(value) = std::env::var(name) else {
+        return Ok(None);
+    };
+    match value.trim() {
+        "1" | "true" | "yes" => Ok(Some(true)),
+        "" | "0" | "false" | "no" => Ok(Some(false)),
+        other => Err(Error::Config(format!(
+            "{name}={other:?} is not a switch: use 1 or 0"
+        ))),
     }
 }
 

@@ -89,7 +89,7 @@ fn an_unknown_mode_is_an_error_listing_the_valid_values() {
 #[test]
 #[ignore = "a probe: run by the other tests of this file in a child process"]
 fn settings_probe() {
-    use recording_core::{ApiRequest, timeout};
+    use recording_core::{ApiRequest, InferenceClient, timeout};
     use serde_json::json;
     let client = match Recording::from_env(unused()) {
         Ok(client) => client,
@@ -98,11 +98,24 @@ fn settings_probe() {
     let key = |body| client.hash_of(&ApiRequest::post("/v1/x", body));
     let volatile = key(json!({"id": "a", "q": 1})) == key(json!({"id": "b", "q": 1}));
     let redacted = key(json!({"token": "a"})) == key(json!({"token": "b"}));
+    let masked = key(json!({"q": "id 0b8c1c6e-3f0a-4c5e-9d8e-2f1a7b6c5d4e"}))
+        == key(json!({"q": "id 7d444840-9dc0-11d1-b245-5ffdce74fad2"}));
+    let equivalence = client.current_key_settings().is_equivalence();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let fault = match runtime.block_on(client.send(ApiRequest::post("/v1/x", json!({})))) {
+        Err(recording_core::Error::Api { status, .. }) => status.to_string(),
+        _ => "none".to_owned(),
+    };
     let limit = match timeout::configured(None) {
         Ok(limit) => format!("{limit:?}"),
         Err(err) => format!("error:{err}"),
     };
-    println!("PROBE volatile={volatile} redacted={redacted} timeout={limit}");
+    println!(
+        "PROBE volatile={volatile} redacted={redacted} masked={masked} equivalence={equivalence} fault={fault} timeout={limit}"
+    );
 }
 
 fn run_settings(vars: &[(&str, &str)]) -> String {
@@ -116,6 +129,9 @@ fn run_settings(vars: &[(&str, &str)]) -> String {
         "TEST_INFERENCE_PACE",
         "TEST_INFERENCE_RECORD_TIMING",
         "TEST_INFERENCE_TIMEOUT",
+        "TEST_INFERENCE_VOLATILE_PATTERNS",
+        "TEST_INFERENCE_EQUIVALENCE",
+        "TEST_INFERENCE_FAULTS",
     ] {
         command.env_remove(var);
     }
@@ -133,7 +149,7 @@ fn run_settings(vars: &[(&str, &str)]) -> String {
 fn the_matching_and_timeout_variables_are_read_and_unset_changes_nothing() {
     assert_eq!(
         run_settings(&[]),
-        "volatile=false redacted=false timeout=Some(300s)",
+        "volatile=false redacted=false masked=false equivalence=false fault=none timeout=Some(300s)",
         "exact keys and a five-minute limit by default"
     );
     assert_eq!(
@@ -143,8 +159,11 @@ fn the_matching_and_timeout_variables_are_read_and_unset_changes_nothing() {
             ("TEST_INFERENCE_TIMEOUT", "none"),
             ("TEST_INFERENCE_PACE", "recorded"),
             ("TEST_INFERENCE_RECORD_TIMING", "1"),
+            ("TEST_INFERENCE_VOLATILE_PATTERNS", "iso8601,uuid"),
+            ("TEST_INFERENCE_EQUIVALENCE", "yes"),
+            ("TEST_INFERENCE_FAULTS", "status=503"),
         ]),
-        "volatile=true redacted=true timeout=None"
+        "volatile=true redacted=true masked=true equivalence=true fault=503 timeout=None"
     );
 }
 
@@ -155,6 +174,9 @@ fn bad_values_are_errors_that_name_them() {
         ("TEST_INFERENCE_REDACT", "/a~2"),
         ("TEST_INFERENCE_PACE", "fast"),
         ("TEST_INFERENCE_RECORD_TIMING", "maybe"),
+        ("TEST_INFERENCE_VOLATILE_PATTERNS", "guid"),
+        ("TEST_INFERENCE_EQUIVALENCE", "sometimes"),
+        ("TEST_INFERENCE_FAULTS", "explode=1"),
     ] {
         let out = run_settings(&[(var, value)]);
         assert!(

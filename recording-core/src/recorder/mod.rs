@@ -229,16 +229,8 @@ impl<C> Recording<C> {
         if let Ok(durable) = std::env::var(DURABLE_ENV) {
             recording = recording.durable(matches!(durable.trim(), "1" | "true" | "yes"));
         }
-        if let Ok(timing) = std::env::var(RECORD_TIMING_ENV) {
-            recording.record_timing = match timing.trim() {
-                "1" | "true" | "yes" => true,
-                "" | "0" | "false" | "no" => false,
-                other => {
-                    return Err(Error::Config(format!(
-                        "{RECORD_TIMING_ENV}={other:?} is not a switch: use 1 or 0"
-                    )));
-                }
-            };
+        if let Some(on) = crate::key::env_switch(RECORD_TIMING_ENV)? {
+            recording.record_timing = on;
         }
         recording.key_settings = KeySettings::from_env()?;
         recording.faults = FaultPlan::from_env()?;
