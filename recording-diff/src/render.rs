@@ -129,6 +129,13 @@ fn facts(file: &FileDiff) -> Vec<String> {
 /// One line per change (a request field or a multi-line text takes several).
 fn details(file: &FileDiff) -> Vec<String> {
     let mut lines = Vec::new();
+    if file.status == Status::Rekeyed && file.changes.is_empty() {
+        // `inference-recorder rekey` after a suite changed its key rules.
+        lines.push(labelled(
+            "same:",
+            "the request and the answer as they were, under a new key (the key rules changed)",
+        ));
+    }
     for change in &file.changes {
         match change {
             Change::Request { fields, more } => {
@@ -243,4 +250,42 @@ fn escape_html(text: &str) -> String {
 
 fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Summary;
+
+    #[test]
+    fn a_recording_moved_by_new_key_rules_says_nothing_else_changed() {
+        let file = FileDiff {
+            status: Status::Rekeyed,
+            key: "b".repeat(64),
+            old_key: Some("a".repeat(64)),
+            new_key: Some("b".repeat(64)),
+            provider: "ollama".into(),
+            method: "POST".into(),
+            endpoint: "/api/generate".into(),
+            model: "m".into(),
+            scope: None,
+            path: format!("responses/{}.json", "b".repeat(64)),
+            asked: None,
+            formatting_only: false,
+            changes: Vec::new(),
+        };
+        let report = Report {
+            against: "HEAD".into(),
+            files: vec![file],
+            summary: Summary {
+                rekeyed: 1,
+                ..Summary::default()
+            },
+        };
+        let text = text(&report);
+        assert!(
+            text.contains("rekeyed   aaaaaaaaaaaa → bbbbbbbbbbbb  ollama POST /api/generate  m\n  same:       the request and the answer as they were"),
+            "{text}"
+        );
+    }
 }
