@@ -281,6 +281,12 @@ pub fn stream_is_complete(last: Option<&Value>) -> bool {
     let kind = last
         .and_then(|chunk| chunk.get("type"))
         .and_then(Value::as_str);
+    ends_a_stream(kind)
+}
+
+/// Whether a chunk of this `type` is one a stream ends with instead of `data: [DONE]`
+/// (see [`stream_is_complete`]).
+pub(crate) fn ends_a_stream(kind: Option<&str>) -> bool {
     matches!(
         kind,
         Some(

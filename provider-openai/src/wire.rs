@@ -25,8 +25,14 @@ impl WireFormat for OpenAiWire {
     /// `data: [DONE]`, except after a typed end event (the Responses API's
     /// `response.completed` and the like), which is how those streams end.
     fn frame_end(&self, last: Option<&str>, out: &mut Vec<u8>) {
-        let last: Option<Value> = last.and_then(|text| serde_json::from_str(text).ok());
-        if !crate::stream_is_complete(last.as_ref()) {
+        // Only its `type` is read: the chunk is not built as a value.
+        #[derive(serde::Deserialize)]
+        struct Typed<'a> {
+            #[serde(rename = "type", borrow, default)]
+            kind: Option<std::borrow::Cow<'a, str>>,
+        }
+        let last = last.and_then(|text| serde_json::from_str::<Typed>(text).ok());
+        if !crate::client::ends_a_stream(last.as_ref().and_then(|typed| typed.kind.as_deref())) {
             out.extend_from_slice(b"data: [DONE]\n\n");
         }
     }

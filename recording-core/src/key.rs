@@ -17,6 +17,25 @@ use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, redact_request};
 
+/// A request as a recorder keys and replays it: its key, and the method and endpoint
+/// its recording must be for (after redaction). A front that sees the same request
+/// bytes again (the recording server) keeps it, and replays with
+/// [`Recording::replay_keyed`](crate::Recording::replay_keyed) without parsing or
+/// keying the request again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyed {
+    pub(crate) key: String,
+    pub(crate) method: crate::api::client::Method,
+    pub(crate) endpoint: String,
+}
+
+impl Keyed {
+    /// The key: the name of the recording's file.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// What a suite's keys leave out or read as one beyond the request itself, on top of
 /// the provider's own volatile fields: more volatile fields (JSON Pointers), volatile
 /// patterns masked inside every string, and the providers' equivalence rules. The

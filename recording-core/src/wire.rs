@@ -16,6 +16,7 @@ use crate::api::client::{
     ApiResponse, Ending, Method, Recorded, RecordedBody, ResponseBody, paced,
 };
 use crate::api::error::Error;
+use crate::api::texts::{Texts, compact_runs};
 
 /// An HTTP answer: status, content type, headers and body.
 pub struct WireResponse {
@@ -130,9 +131,12 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
     let ending = response.ending;
     match response.body {
         ResponseBody::Json(value) => json(200, &value),
-        ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
-            let mut body = Vec::with_capacity(raw.get().len());
-            minify(raw.get(), &mut body);
+        ResponseBody::Recorded(RecordedBody(Recorded::Json(text))) => {
+            let mut body = Vec::with_capacity(text.get(0).len());
+            match text.is_compact() {
+                true => body.extend_from_slice(text.get(0).as_bytes()),
+                false => minify(text.get(0), &mut body),
+            }
             full(200, "application/json", body)
         }
         ResponseBody::Stream(chunks) => {
@@ -142,16 +146,76 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
         ResponseBody::Recorded(RecordedBody(Recorded::Stream {
             chunks,
             tail,
+            delays: None,
+        })) if ending == Ending::Marker => recorded_stream(format, &chunks, tail),
+        ResponseBody::Recorded(RecordedBody(Recorded::Stream {
+            chunks,
+            tail,
             delays,
         })) => {
-            let texts = chunks.into_iter().map(|raw| {
-                let mut text = Vec::with_capacity(raw.get().len());
-                minify(raw.get(), &mut text);
-                // Minifying valid JSON text keeps it valid UTF-8.
-                Ok(String::from_utf8_lossy(&text).into_owned())
+            let compact = chunks.is_compact();
+            let texts = chunks.map_each(move |text| {
+                let mut line = String::with_capacity(text.len());
+                match compact {
+                    true => line.push_str(text),
+                    false => compact_runs(text, |run| line.push_str(run)),
+                }
+                Ok(line)
             });
             stream(format, paced(texts.chain(tail.map(Err)), delays), ending)
         }
+    }
+}
+
+/// A recorded stream replayed at full speed, framed into one buffer: every chunk is
+/// there already, so it is sent whole, in one write, as a body of the stream's content
+/// type (an SSE or NDJSON reader cannot tell); only a stream that ends in a failure
+/// other than an API error is sent as a stream, so the failure can abort it.
+fn recorded_stream(
+    format: &'static dyn WireFormat,
+    chunks: &Texts,
+    tail: Option<Error>,
+) -> WireResponse {
+    let framing = 32 * (chunks.len() + 1);
+    let mut out = Vec::with_capacity(chunks.weight() + framing);
+    let mut line = String::new();
+    for text in chunks.iter() {
+        let text = match chunks.is_compact() {
+            true => text,
+            false => {
+                line.clear();
+                compact_runs(text, |run| line.push_str(run));
+                &line
+            }
+        };
+        format.frame_chunk(text, &mut out);
+    }
+    let mut failure = None;
+    match tail {
+        None => {
+            let last = chunks.len().checked_sub(1).map(|last| chunks.get(last));
+            let last = match chunks.is_compact() {
+                true => last,
+                // `line` holds the last chunk's compact text.
+                false => last.map(|_| line.as_str()),
+            };
+            format.frame_end(last, &mut out);
+        }
+        Some(Error::Api { body, .. }) => format.frame_chunk(&body.to_string(), &mut out),
+        Some(other) => failure = Some(Err(other)),
+    }
+    let body = match failure {
+        None => WireBody::Full(out),
+        Some(failure) => {
+            let items = [Ok(out), failure];
+            WireBody::Stream(Box::pin(futures::stream::iter(items)))
+        }
+    };
+    WireResponse {
+        status: 200,
+        content_type: format.stream_content_type(),
+        headers: Vec::new(),
+        body,
     }
 }
 
@@ -242,22 +306,7 @@ where
 /// printed, and a framed chunk must be one line (an SSE `data:` line, an NDJSON line).
 /// Strings are copied as they are, escapes included.
 pub fn minify(json: &str, out: &mut Vec<u8>) {
-    let (mut in_string, mut escaped) = (false, false);
-    for &byte in json.as_bytes() {
-        if in_string {
-            out.push(byte);
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-        } else if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-            in_string = byte == b'"';
-            out.push(byte);
-        }
-    }
+    compact_runs(json, |run| out.extend_from_slice(run.as_bytes()));
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@
 
 mod connections;
 mod guard;
+mod known;
 mod routes;
 
 use std::net::SocketAddr;
@@ -69,6 +70,7 @@ pub struct RecordingServer {
     anthropic_key: Option<String>,
     bind: SocketAddr,
     max_body: usize,
+    cache_bytes: usize,
     read_timeout: Duration,
     shutdown_grace: Duration,
     record_command: Option<String>,
@@ -80,6 +82,10 @@ pub struct RecordingServer {
 /// 30 seconds, far above what a test client needs and short enough that a stuck one
 /// does not hold a connection for ever.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The memory a server keeps replayed answers in by default: 64 MiB (see
+/// [`RecordingServer::cache_bytes`]).
+pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long [`RunningServer::stop`] waits for requests in flight, and then for
 /// recordings being finished, by default: 5 seconds each.
@@ -104,6 +110,7 @@ impl RecordingServer {
             anthropic_key: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: MAX_BODY,
+            cache_bytes: CACHE_BYTES,
             read_timeout: READ_TIMEOUT,
             shutdown_grace: SHUTDOWN_GRACE,
             record_command: None,
@@ -243,6 +250,16 @@ impl RecordingServer {
         self
     }
 
+    /// The memory the server may keep replayed answers in, in bytes; [`CACHE_BYTES`]
+    /// by default, `0` for none. A hit on a kept answer costs one `stat` of its file
+    /// instead of a read and a parse; the `stat` also tells an edited or re-recorded
+    /// file, which is read again, so what is answered never changes. A quarter as much
+    /// again holds the keys of requests already replayed, by their bytes.
+    pub fn cache_bytes(mut self, bytes: usize) -> RecordingServer {
+        self.cache_bytes = bytes;
+        self
+    }
+
     /// How long a client may take to send a request's head (from its first byte), and
     /// then its body; [`READ_TIMEOUT`] by default. A head that takes longer closes the
     /// connection; a body, `408 Request Timeout`.
@@ -334,6 +351,8 @@ impl RecordingServer {
                 Arc::new(AnthropicClient::new(base_url, key.trim())),
             ));
         }
+        // One cache for every provider's engine: it is by file.
+        let recorder = self.recorder.clone().cache_answers(self.cache_bytes);
         let providers = registry::PROVIDERS
             .all()
             .iter()
@@ -343,7 +362,7 @@ impl RecordingServer {
                     .find(|(name, _)| *name == provider.name())
                     .map(|(_, client)| client.clone())
                     .unwrap_or_else(|| Arc::new(routes::NoUpstream::of(provider)));
-                (provider, self.recorder.with_inner(upstream))
+                (provider, recorder.with_inner(upstream))
             })
             .collect();
         let (in_flight, calls_done) = mpsc::channel::<()>(1);
@@ -354,6 +373,7 @@ impl RecordingServer {
             max_body: self.max_body,
             body_timeout: self.read_timeout,
             in_flight,
+            known: Arc::new(known::KnownRequests::new(self.cache_bytes / 4)),
         };
         let app = routes::router(engines);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -11,9 +11,9 @@ use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::api::error::{Error, decode, decode_text};
+use crate::api::texts::Texts;
 use crate::normalizer::Normalizer;
 
 /// A stream of JSON chunks, as a streaming endpoint (SSE or NDJSON) delivers them.
@@ -156,9 +156,10 @@ pub enum ResponseBody {
 pub struct RecordedBody(pub(crate) Recorded);
 
 pub(crate) enum Recorded {
-    Json(Box<RawValue>),
+    /// One text.
+    Json(Texts),
     Stream {
-        chunks: Vec<Box<RawValue>>,
+        chunks: Texts,
         tail: Option<Error>,
         /// The wait before each chunk, for a paced replay.
         delays: Option<Vec<Duration>>,
@@ -193,12 +194,12 @@ where
 }
 
 impl RecordedBody {
-    pub(crate) fn json(body: Box<RawValue>) -> RecordedBody {
+    pub(crate) fn json(body: Texts) -> RecordedBody {
         RecordedBody(Recorded::Json(body))
     }
 
     pub(crate) fn stream(
-        chunks: Vec<Box<RawValue>>,
+        chunks: Texts,
         tail: Option<Error>,
         delays: Option<Vec<Duration>>,
     ) -> RecordedBody {
@@ -221,8 +222,8 @@ impl ResponseBody {
         Ok(match self {
             ResponseBody::Json(value) => Values::Json(value),
             ResponseBody::Stream(stream) => Values::Stream(stream),
-            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
-                Values::Json(decode_text(raw.get(), "recorded body", origin)?)
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(text))) => {
+                Values::Json(decode_text(text.get(0), "recorded body", origin)?)
             }
             ResponseBody::Recorded(RecordedBody(Recorded::Stream {
                 chunks,
@@ -231,8 +232,7 @@ impl ResponseBody {
             })) => {
                 let origin = origin.map(Path::to_path_buf);
                 let values = chunks
-                    .into_iter()
-                    .map(move |raw| decode_text(raw.get(), "recorded chunk", origin.as_deref()));
+                    .map_each(move |text| decode_text(text, "recorded chunk", origin.as_deref()));
                 Values::Stream(paced(values.chain(tail.map(Err)), delays))
             }
         })
@@ -325,8 +325,8 @@ impl ApiResponse {
         let origin = self.origin.as_deref();
         match self.body {
             ResponseBody::Json(value) => decode(value, what, origin),
-            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => {
-                decode_text(raw.get(), what, origin)
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(text))) => {
+                decode_text(text.get(0), what, origin)
             }
             ResponseBody::Stream(_) | ResponseBody::Recorded(_) => Err(shape(
                 "a single JSON body",
@@ -355,9 +355,7 @@ impl ApiResponse {
                 tail,
                 delays,
             })) => {
-                let typed = chunks
-                    .into_iter()
-                    .map(move |raw| decode_text(raw.get(), what, origin.as_deref()));
+                let typed = chunks.map_each(move |text| decode_text(text, what, origin.as_deref()));
                 Ok(end_at_first_error(paced(
                     typed.chain(tail.map(Err)),
                     delays,
@@ -383,7 +381,7 @@ impl fmt::Debug for ApiResponse {
         let body: &dyn fmt::Debug = match &self.body {
             ResponseBody::Json(value) => value,
             ResponseBody::Stream(_) => &"<stream>",
-            ResponseBody::Recorded(RecordedBody(Recorded::Json(raw))) => raw,
+            ResponseBody::Recorded(RecordedBody(Recorded::Json(text))) => text,
             ResponseBody::Recorded(RecordedBody(Recorded::Stream { .. })) => &"<recorded stream>",
         };
         f.debug_struct("ApiResponse")

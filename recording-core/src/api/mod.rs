@@ -7,3 +7,4 @@ pub(crate) mod client;
 pub(crate) mod client_fn;
 pub(crate) mod error;
 pub(crate) mod miss;
+pub(crate) mod texts;

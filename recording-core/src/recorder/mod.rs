@@ -9,20 +9,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::api::client::{ApiRequest, ApiResponse, InferenceClient, RecordedBody, ResponseBody};
+use crate::api::client::{
+    ApiRequest, ApiResponse, InferenceClient, Method, RecordedBody, ResponseBody,
+};
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
 use crate::fault::{self, Fault, FaultPlan, INJECTED};
 use crate::identity::{same_endpoint, sequence_hash_of};
-use crate::key::KeySettings;
+use crate::key::{KeySettings, Keyed};
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
 use crate::pointer::Pointer;
 use crate::redact::{Secrets, default_fields, strip_credentials};
 use crate::store::Store;
-use crate::store::format::{
-    MAX_BODY_DEPTH, RecordedError, Replayed, deeper_than, depth, dismantle,
-};
+use crate::store::cache::{Answer, Loaded};
+use crate::store::format::{MAX_BODY_DEPTH, deeper_than, depth, dismantle};
 
 pub(crate) mod closest;
 mod record;
@@ -248,7 +249,18 @@ impl<C> Recording<C> {
 
     /// Sets the recordings directory (the one that holds `responses/`).
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Recording<C> {
-        self.store = Store::new(dir).durable(self.store.is_durable());
+        self.store = self.store.in_dir(dir);
+        self
+    }
+
+    /// Keeps recently replayed answers in memory, up to about `budget` bytes, for a
+    /// recorder that lives long and replays the same recordings again and again (the
+    /// recording server does; a test suite replays each once and gains nothing). A hit
+    /// then costs one `stat` of its file instead of a read and a parse, and is checked
+    /// against it: a file edited or re-recorded since it was kept is read again, so the
+    /// cache never changes what is answered. Shared by this recorder's clones.
+    pub fn cache_answers(mut self, budget: usize) -> Recording<C> {
+        self.store = self.store.cache_answers(budget);
         self
     }
 
@@ -471,12 +483,47 @@ impl<C: InferenceClient> Recording<C> {
     /// The key this recorder gives `request`: of the request with its secrets redacted
     /// (see [`Recording::redact`]), its scope included.
     pub fn hash_of(&self, request: &ApiRequest) -> String {
+        self.keyed(request).key
+    }
+
+    /// The key this recorder gives `request`, as [`Recording::hash_of`], with the
+    /// method and endpoint its recording must be for: what
+    /// [`Recording::replay_keyed`] replays.
+    pub fn keyed(&self, request: &ApiRequest) -> Keyed {
         if deeper_than(&request.body, MAX_BODY_DEPTH) {
             // Too deep to redact (and refused by `send`); keyed as it is.
-            return self.key(request, 0);
+            return Keyed {
+                key: self.key(request, 0),
+                method: request.method,
+                endpoint: request.endpoint.clone(),
+            };
         }
         let (shown, keyed) = self.identity(request);
-        self.key(keyed.as_ref().or(shown.as_ref()).unwrap_or(request), 0)
+        let asked = shown.as_ref().unwrap_or(request);
+        Keyed {
+            key: self.key(keyed.as_ref().unwrap_or(asked), 0),
+            method: asked.method,
+            endpoint: asked.endpoint.clone(),
+        }
+    }
+
+    /// Replays the recording of a request keyed before (by [`Recording::keyed`], on
+    /// this recorder or one with the same settings), as [`InferenceClient::send`]
+    /// would: `None` when `send` would do more than replay a file that exists (no
+    /// recording, a mode that records or verifies, faults, a sequence), and the caller
+    /// sends the request itself.
+    pub fn replay_keyed(&self, keyed: &Keyed) -> Option<Result<ApiResponse, Error>> {
+        let replays = matches!(self.mode, Mode::Replay | Mode::RecordIfMissing);
+        if !replays || self.sequence.is_some() || self.faults.is_some() {
+            return None;
+        }
+        match self.store.load_answer(&keyed.key) {
+            Ok(Some((path, loaded))) => {
+                Some(self.replay(&keyed.key, path, &loaded, keyed.method, &keyed.endpoint))
+            }
+            Ok(None) => None,
+            Err(err) => Some(Err(err)),
+        }
     }
 
     /// The key of the `call`-th identical `keyed` request in this recorder's scope.
@@ -521,22 +568,40 @@ impl<C: InferenceClient> Recording<C> {
         self.store.path_for(&self.hash_of(request))
     }
 
-    fn replay(&self, hash: &str, path: PathBuf, replayed: Replayed) -> Result<ApiResponse, Error> {
+    /// The answer recorded in `loaded`, for a request with `method` and `endpoint`:
+    /// an error naming the file when it was recorded for another.
+    fn replay(
+        &self,
+        hash: &str,
+        path: PathBuf,
+        loaded: &Loaded,
+        method: Method,
+        endpoint: &str,
+    ) -> Result<ApiResponse, Error> {
+        if loaded.method != method || !same_endpoint(&loaded.endpoint, endpoint) {
+            return Err(Error::InvalidRecording {
+                reason: format!(
+                    "it records {} {}, but it is named for {method} {endpoint}: was it renamed, or edited by hand?",
+                    loaded.method, loaded.endpoint
+                ),
+                path,
+            });
+        }
         tracing::debug!(mode = %self.mode, hash, path = %path.display(), outcome = "hit", "replaying recording");
         crate::store::used::note(self.store.dir(), hash);
-        let body = match replayed {
-            Replayed::Error(error) => return Err(error.into_error()),
-            Replayed::Json(body) => RecordedBody::json(body),
-            Replayed::Stream {
+        let body = match &loaded.answer {
+            Answer::Error(error) => return Err(error.clone().into_error()),
+            Answer::Json(body) => RecordedBody::json(body.clone()),
+            Answer::Stream {
                 chunks,
                 error,
                 chunk_ms,
             } => RecordedBody::stream(
-                chunks,
-                error.map(RecordedError::into_error),
+                chunks.clone(),
+                error.clone().map(|error| error.into_error()),
                 self.pace
-                    .zip(chunk_ms)
-                    .map(|(factor, times)| gaps(&times, factor)),
+                    .zip(chunk_ms.as_ref())
+                    .map(|(factor, times)| gaps(times, factor)),
             ),
         };
         Ok(ApiResponse {
@@ -678,18 +743,9 @@ impl<C: InferenceClient> Recording<C> {
         if self.mode != Mode::Record {
             // A file that exists but cannot be parsed is an error here, never a reason
             // to record over it: it may be someone's only copy.
-            if let Some((path, file)) = self.store.load_response(&hash)? {
+            if let Some((path, loaded)) = self.store.load_answer(&hash)? {
                 let asked = identity.as_ref().unwrap_or(&request);
-                if file.method != asked.method || !same_endpoint(&file.endpoint, &asked.endpoint) {
-                    return Err(Error::InvalidRecording {
-                        reason: format!(
-                            "it records {} {}, but it is named for {} {}: was it renamed, or edited by hand?",
-                            file.method, file.endpoint, asked.method, asked.endpoint
-                        ),
-                        path,
-                    });
-                }
-                return self.replay(&hash, path, file.response);
+                return self.replay(&hash, path, &loaded, asked.method, &asked.endpoint);
             }
             if self.mode == Mode::Replay && call > 0 {
                 return Err(Error::ReplayMiss(Box::new(ReplayMiss::beyond_sequence(

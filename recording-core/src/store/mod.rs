@@ -4,13 +4,16 @@
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::api::error::Error;
 use crate::store::format::{MAX_BODY_DEPTH, RecordingFile, ReplayFile, depth};
 
+pub(crate) mod cache;
 pub mod format;
 pub mod used;
+
+use cache::{AnswerCache, Loaded, Stamp};
 
 /// The name of the subdirectory that holds the recording files.
 pub const RESPONSES_DIR: &str = "responses";
@@ -24,6 +27,8 @@ pub const RESPONSES_DIR: &str = "responses";
 pub struct Store {
     dir: PathBuf,
     durable: bool,
+    /// Answers kept in memory, shared by the store's clones; see [`Store::cache_answers`].
+    cache: Option<Arc<AnswerCache>>,
 }
 
 impl Store {
@@ -32,7 +37,25 @@ impl Store {
         Store {
             dir: dir.into(),
             durable: false,
+            cache: None,
         }
+    }
+
+    /// Keeps recently replayed answers in memory, up to about `budget` bytes (`0`:
+    /// none), for a long-lived front such as the recording server. Each hit is checked
+    /// against its file's `stat` (size, times, inode), so an edited or re-recorded file
+    /// is read again: the cache never changes what is answered.
+    pub fn cache_answers(mut self, budget: usize) -> Store {
+        self.cache = (budget > 0).then(|| Arc::new(AnswerCache::new(budget)));
+        self
+    }
+
+    /// The same store in another directory, with the same settings.
+    pub(crate) fn in_dir(&self, dir: impl Into<PathBuf>) -> Store {
+        let mut store = Store::new(dir).durable(self.durable);
+        // The cache is by path: it serves any directory.
+        store.cache = self.cache.clone();
+        store
     }
 
     /// Makes each write durable: flushed to the disk (`fsync`) before it replaces the
@@ -77,6 +100,43 @@ impl Store {
         self.read(hash, ReplayFile::from_file_slice)
     }
 
+    /// What replay reads of the recording for `hash`, from the cache when its file is
+    /// unchanged; `None` and errors as [`Store::load`].
+    pub(crate) fn load_answer(&self, hash: &str) -> Result<Option<(PathBuf, Arc<Loaded>)>, Error> {
+        check_key(hash)?;
+        let path = self.path_for(hash);
+        let Some(cache) = &self.cache else {
+            return Ok(self
+                .read(hash, ReplayFile::from_file_slice)?
+                .map(|(path, file)| (path, Arc::new(Loaded::new(file, false)))));
+        };
+        match fs::metadata(&path) {
+            Ok(meta) => {
+                if let Some(loaded) = cache.get(&path, &Stamp::of(&meta)) {
+                    return Ok(Some((path, loaded)));
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                cache.forget(&path);
+                return Ok(None);
+            }
+            // Read below, which says what is wrong.
+            Err(_) => {}
+        }
+        match read_recording(&path) {
+            Ok((bytes, meta)) => {
+                let file = ReplayFile::from_file_slice(&bytes, &path)?;
+                let loaded = Arc::new(Loaded::new(file, true));
+                if cache::settled(&meta) {
+                    cache.put(&path, Stamp::of(&meta), loaded.clone());
+                }
+                Ok(Some((path, loaded)))
+            }
+            Err(ReadError::Missing) => Ok(None),
+            Err(ReadError::Failed(err)) => Err(err),
+        }
+    }
+
     fn read<T>(
         &self,
         hash: &str,
@@ -85,7 +145,7 @@ impl Store {
         check_key(hash)?;
         let path = self.path_for(hash);
         match read_recording(&path) {
-            Ok(bytes) => parse(&bytes, &path).map(|parsed| Some((path, parsed))),
+            Ok((bytes, _)) => parse(&bytes, &path).map(|parsed| Some((path, parsed))),
             Err(ReadError::Missing) => Ok(None),
             Err(ReadError::Failed(err)) => Err(err),
         }
@@ -156,7 +216,7 @@ enum ReadError {
 /// Reads a recording file: a regular file (a symlink to one is followed) of at most
 /// [`MAX_RECORDING_BYTES`]. A FIFO, a device or a directory named like a recording is
 /// an error, never a read that blocks or never ends.
-fn read_recording(path: &Path) -> Result<Vec<u8>, ReadError> {
+fn read_recording(path: &Path) -> Result<(Vec<u8>, fs::Metadata), ReadError> {
     let failed = |source| ReadError::Failed(storage_error("read", path, source));
     // Opened without blocking, so a FIFO named like a recording cannot stall the open;
     // what it is comes from the open file, one path lookup for all of it.
@@ -200,7 +260,7 @@ fn read_recording(path: &Path) -> Result<Vec<u8>, ReadError> {
             "it grew past {MAX_RECORDING_BYTES} bytes while it was read"
         )));
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// A key is the 64 lowercase hex digits of a SHA-256, and nothing else: the only
@@ -517,6 +577,67 @@ fn sync_file_systems<'a>(files: impl Iterator<Item = &'a Path>) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recording of `content` as the answer, last modified an hour ago.
+    fn write_settled(path: &Path, content: &str) {
+        let text = format!(
+            "{{\n  \"request\": {{\n    \"method\": \"POST\",\n    \"endpoint\": \"/v1/chat/completions\"\n  }},\n  \"response\": {{\n    \"body\": {{\"content\": \"{content}\"}}\n  }}\n}}\n"
+        );
+        fs::write(path, text).expect("write");
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|file| file.set_modified(an_hour_ago))
+            .expect("set the modification time");
+    }
+
+    fn answer_text(loaded: &Loaded) -> String {
+        match &loaded.answer {
+            cache::Answer::Json(text) => text.get(0).to_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cached_answers_are_shared_until_their_file_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path()).cache_answers(1 << 20);
+        fs::create_dir_all(store.responses_dir()).expect("mkdir");
+        let key = "a".repeat(64);
+        let path = store.path_for(&key);
+        write_settled(&path, "first");
+        let load = || store.load_answer(&key).expect("loads").expect("exists").1;
+        let (one, two) = (load(), load());
+        assert!(Arc::ptr_eq(&one, &two), "the second hit is the cache's");
+        assert_eq!(answer_text(&one), r#"{"content":"first"}"#, "kept compact");
+        // Edited in place, the same size: its times change.
+        write_settled(&path, "other");
+        let edited = load();
+        assert_eq!(answer_text(&edited), r#"{"content":"other"}"#);
+        // Re-recorded: a new file renamed over it.
+        let staged = dir.path().join("staged.json");
+        write_settled(&staged, "third");
+        fs::rename(&staged, &path).expect("rename");
+        assert_eq!(answer_text(&load()), r#"{"content":"third"}"#);
+        // A file written just now is read every time, however alike its `stat`.
+        fs::write(&path, fs::read(&path).expect("read")).expect("write");
+        let (young, again) = (load(), load());
+        assert!(
+            !Arc::ptr_eq(&young, &again),
+            "not kept while it may still change"
+        );
+        fs::remove_file(&path).expect("remove");
+        assert!(
+            store.load_answer(&key).expect("no error").is_none(),
+            "gone is gone"
+        );
+        // Without a cache, every load reads the file.
+        write_settled(&path, "first");
+        let plain = Store::new(dir.path());
+        let read = || plain.load_answer(&key).expect("loads").expect("exists").1;
+        assert!(!Arc::ptr_eq(&read(), &read()));
+    }
 
     #[test]
     fn a_missing_directory_is_no_recording_and_lists_nothing() {
