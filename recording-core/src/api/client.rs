@@ -107,12 +107,13 @@ impl ApiRequest {
     /// Serializes a typed request into a body exactly as its own crate would put it on
     /// the wire, as the provider crates' typed APIs do.
     ///
-    /// It goes through JSON text rather than [`serde_json::to_value`]: `to_value` widens
-    /// an `f32` to the nearest `f64` (`0.7` becomes `0.699999988079071`), which would give
-    /// the request a key that the same request sent from Python or curl never has, and
-    /// put the wrong number in the recording. The text form writes an `f32` with the
-    /// shortest digits that round-trip (`0.7`), and the value parsed back from it
-    /// serializes to the same digits.
+    /// The body is the value its JSON text parses to, not [`serde_json::to_value`]'s:
+    /// `to_value` widens an `f32` to the nearest `f64` (`0.7` becomes
+    /// `0.699999988079071`), which would give the request a key that the same request
+    /// sent from Python or curl never has, and put the wrong number in the recording.
+    /// The text writes an `f32` with the shortest digits that round-trip (`0.7`). The
+    /// value is built as serde_json's serializer writes the text, without writing or
+    /// parsing it.
     ///
     /// ```
     /// # use recording_core::ApiRequest;
@@ -123,9 +124,8 @@ impl ApiRequest {
     /// # Ok::<(), recording_core::Error>(())
     /// ```
     pub fn body_of<T: Serialize + ?Sized>(request: &T) -> Result<Value, Error> {
-        let text = serde_json::to_vec(request)
-            .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))?;
-        serde_json::from_slice(&text)
+        // Built as serde_json writes it, without the text (see `typed_body`).
+        crate::api::typed_body::value_of(request)
             .map_err(|err| Error::Config(format!("cannot serialize the request: {err}")))
     }
 

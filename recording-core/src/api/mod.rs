@@ -8,3 +8,4 @@ pub(crate) mod client_fn;
 pub(crate) mod error;
 pub(crate) mod miss;
 pub(crate) mod texts;
+pub(crate) mod typed_body;
