@@ -125,10 +125,21 @@ impl Stamp {
 }
 
 /// The cache: answers by file, bounded in bytes.
-#[derive(Debug)]
 pub(crate) struct AnswerCache {
     budget: usize,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for AnswerCache {
+    // Its size, not its answers: a recorder's `Debug` stays short.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("AnswerCache")
+            .field("budget", &self.budget)
+            .field("answers", &state.entries.len())
+            .field("bytes", &state.weight)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
