@@ -29,18 +29,18 @@ pub(crate) fn identity(
     scope: Option<&str>,
     body: &[u8],
 ) -> Vec<u8> {
-    let scope = scope.unwrap_or_default();
     let mut id = Vec::with_capacity(
-        provider.len() + method.len() + endpoint.len() + scope.len() + body.len() + 5,
+        provider.len() + method.len() + endpoint.len() + scope.map_or(0, str::len) + body.len() + 5,
     );
     for part in [provider, method, endpoint] {
         id.extend_from_slice(part.as_bytes());
         id.push(0);
     }
-    // A scope header and none are told apart: `None` is no byte at all.
-    match scope.is_empty() {
-        true => id.push(0),
-        false => {
+    // No scope header and an empty one key apart (`""` is a scope), so they are told
+    // apart here too.
+    match scope {
+        None => id.push(0),
+        Some(scope) => {
             id.push(1);
             id.extend_from_slice(scope.as_bytes());
             id.push(0);
