@@ -153,14 +153,9 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
             tail,
             delays,
         })) => {
-            let compact = chunks.is_compact();
-            let texts = chunks.map_each(move |text| {
-                let mut line = String::with_capacity(text.len());
-                match compact {
-                    true => line.push_str(text),
-                    false => compact_runs(text, |run| line.push_str(run)),
-                }
-                Ok(line)
+            let texts = (0..chunks.len()).map(move |index| {
+                let mut line = String::new();
+                Ok(chunks.compact(index, &mut line).to_owned())
             });
             stream(format, paced(texts.chain(tail.map(Err)), delays), ending)
         }
@@ -179,27 +174,14 @@ fn recorded_stream(
     let framing = 32 * (chunks.len() + 1);
     let mut out = Vec::with_capacity(chunks.weight() + framing);
     let mut line = String::new();
-    for text in chunks.iter() {
-        let text = match chunks.is_compact() {
-            true => text,
-            false => {
-                line.clear();
-                compact_runs(text, |run| line.push_str(run));
-                &line
-            }
-        };
-        format.frame_chunk(text, &mut out);
+    for index in 0..chunks.len() {
+        format.frame_chunk(chunks.compact(index, &mut line), &mut out);
     }
     let mut failure = None;
     match tail {
         None => {
-            let last = chunks.len().checked_sub(1).map(|last| chunks.get(last));
-            let last = match chunks.is_compact() {
-                true => last,
-                // `line` holds the last chunk's compact text.
-                false => last.map(|_| line.as_str()),
-            };
-            format.frame_end(last, &mut out);
+            let last = chunks.len().checked_sub(1);
+            format.frame_end(last.map(|last| chunks.compact(last, &mut line)), &mut out);
         }
         Some(Error::Api { body, .. }) => format.frame_chunk(&body.to_string(), &mut out),
         Some(other) => failure = Some(Err(other)),

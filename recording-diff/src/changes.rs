@@ -258,40 +258,36 @@ fn escape(key: &str) -> String {
 /// Every leaf of the request bodies that differs, with both values: objects by their
 /// members, arrays by position (extra elements as added or removed).
 fn field_changes(old: &Value, new: &Value, at: &str, out: &mut Vec<FieldChange>) {
-    let change = |was: Option<&Value>, now: Option<&Value>| FieldChange {
-        pointer: if at.is_empty() { "/".into() } else { at.into() },
+    let change = |pointer: String, was: Option<&Value>, now: Option<&Value>| FieldChange {
+        pointer,
         was: was.cloned(),
         now: now.cloned(),
+    };
+    // A member or element on one side only is a change of its own; on both, compared.
+    let mut pair = |here: String, was: Option<&Value>, now: Option<&Value>| match (was, now) {
+        (Some(l), Some(r)) => field_changes(l, r, &here, out),
+        (was, now) => out.push(change(here, was, now)),
     };
     match (old, new) {
         (Value::Object(left), Value::Object(right)) => {
             let keys: BTreeSet<&String> = left.keys().chain(right.keys()).collect();
             for key in keys {
-                let here = format!("{at}/{}", escape(key));
-                match (left.get(key), right.get(key)) {
-                    (Some(l), Some(r)) => field_changes(l, r, &here, out),
-                    (was, now) => out.push(FieldChange {
-                        pointer: here,
-                        was: was.cloned(),
-                        now: now.cloned(),
-                    }),
-                }
+                pair(
+                    format!("{at}/{}", escape(key)),
+                    left.get(key),
+                    right.get(key),
+                );
             }
         }
         (Value::Array(left), Value::Array(right)) => {
             for index in 0..left.len().max(right.len()) {
-                let here = format!("{at}/{index}");
-                match (left.get(index), right.get(index)) {
-                    (Some(l), Some(r)) => field_changes(l, r, &here, out),
-                    (was, now) => out.push(FieldChange {
-                        pointer: here,
-                        was: was.cloned(),
-                        now: now.cloned(),
-                    }),
-                }
+                pair(format!("{at}/{index}"), left.get(index), right.get(index));
             }
         }
-        _ if old != new => out.push(change(Some(old), Some(new))),
+        _ if old != new => {
+            let pointer = if at.is_empty() { "/".into() } else { at.into() };
+            out.push(change(pointer, Some(old), Some(new)));
+        }
         _ => {}
     }
 }

@@ -49,6 +49,18 @@ impl Texts {
             .unwrap_or("")
     }
 
+    /// The `index`-th text compact: as it is when the texts are compact, else
+    /// minified into `scratch`.
+    pub(crate) fn compact<'a>(&'a self, index: usize, scratch: &'a mut String) -> &'a str {
+        let text = self.get(index);
+        if self.compact {
+            return text;
+        }
+        scratch.clear();
+        compact_runs(text, |run| scratch.push_str(run));
+        scratch
+    }
+
     /// Every text, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).map(|index| self.get(index))
@@ -127,6 +139,11 @@ mod tests {
         assert!(compact.is_compact());
         let kept = Texts::new(pretty, false);
         assert_eq!(kept.iter().collect::<Vec<_>>(), pretty);
+        let mut scratch = String::new();
+        for index in 0..3 {
+            assert_eq!(kept.compact(index, &mut scratch), compact.get(index));
+            assert_eq!(compact.compact(index, &mut scratch), compact.get(index));
+        }
         let clone = kept.clone();
         assert!(
             Arc::ptr_eq(&clone.buffer, &kept.buffer),

@@ -105,29 +105,29 @@ impl Store {
     pub(crate) fn load_answer(&self, hash: &str) -> Result<Option<(PathBuf, Arc<Loaded>)>, Error> {
         check_key(hash)?;
         let path = self.path_for(hash);
-        let Some(cache) = &self.cache else {
-            return Ok(self
-                .read(hash, ReplayFile::from_file_slice)?
-                .map(|(path, file)| (path, Arc::new(Loaded::new(file, false)))));
-        };
-        match fs::metadata(&path) {
-            Ok(meta) => {
-                if let Some(loaded) = cache.get(&path, &Stamp::of(&meta)) {
-                    return Ok(Some((path, loaded)));
+        if let Some(cache) = &self.cache {
+            match fs::metadata(&path) {
+                Ok(meta) => {
+                    if let Some(loaded) = cache.get(&path, &Stamp::of(&meta)) {
+                        return Ok(Some((path, loaded)));
+                    }
                 }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                    cache.forget(&path);
+                    return Ok(None);
+                }
+                // Read below, which says what is wrong.
+                Err(_) => {}
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                cache.forget(&path);
-                return Ok(None);
-            }
-            // Read below, which says what is wrong.
-            Err(_) => {}
         }
         match read_recording(&path) {
             Ok((bytes, meta)) => {
                 let file = ReplayFile::from_file_slice(&bytes, &path)?;
-                let loaded = Arc::new(Loaded::new(file, true));
-                if cache::settled(&meta) {
+                // Kept compact, ready to frame; one replay decodes the text as it is.
+                let loaded = Arc::new(Loaded::new(file, self.cache.is_some()));
+                if let Some(cache) = &self.cache
+                    && cache::settled(&meta)
+                {
                     cache.put(&path, Stamp::of(&meta), loaded.clone());
                 }
                 Ok(Some((path, loaded)))
