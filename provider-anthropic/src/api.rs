@@ -1,7 +1,7 @@
 //! `AnthropicApi`: typed Messages calls, for every `InferenceClient`.
 
 use async_trait::async_trait;
-use recording_core::{ApiRequest, Error, InferenceClient, TypedStream};
+use recording_core::{ApiRequest, Error, InferenceClient, TypedRequest, TypedStream};
 
 use crate::types::{Message, MessageRequest, ModelList, StreamEvent, TokenCount};
 
@@ -36,10 +36,7 @@ pub trait AnthropicApi: InferenceClient {
     async fn message(&self, mut request: MessageRequest) -> Result<Message, Error> {
         request.stream = None;
         let response = self
-            .send(ApiRequest::post(
-                crate::MESSAGES,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::MESSAGES, &request))
             .await?;
         response.decode_json("message")
     }
@@ -53,10 +50,7 @@ pub trait AnthropicApi: InferenceClient {
     ) -> Result<TypedStream<StreamEvent>, Error> {
         request.stream = Some(true);
         let response = self
-            .send(ApiRequest::post(
-                crate::MESSAGES,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::MESSAGES, &request))
             .await?;
         response.decode_stream("message stream event")
     }

@@ -10,7 +10,7 @@ use ollama_rs::generation::embeddings::request::GenerateEmbeddingsRequest;
 use ollama_rs::models::pull::PullModelStatus;
 use ollama_rs::models::{LocalModel, ModelInfo};
 use recording_core::transport::decode;
-use recording_core::{ApiRequest, Error, InferenceClient, TypedStream};
+use recording_core::{ApiRequest, Error, InferenceClient, TypedRequest, TypedStream};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -139,10 +139,7 @@ pub trait OllamaApi: InferenceClient {
         request: GenerateEmbeddingsRequest,
     ) -> Result<GenerateEmbeddingsResponse, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::EMBED,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::EMBED, &request))
             .await?;
         response.decode_json("embed response")
     }
@@ -153,10 +150,7 @@ pub trait OllamaApi: InferenceClient {
         request: LegacyEmbeddingsRequest,
     ) -> Result<LegacyEmbeddingsResponse, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::EMBEDDINGS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::EMBEDDINGS, &request))
             .await?;
         response.decode_json("embeddings response")
     }

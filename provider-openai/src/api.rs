@@ -11,7 +11,7 @@ use async_openai::types::models::ListModelResponse;
 use async_openai::types::responses::{CreateResponse, Response, ResponseStreamEvent};
 use async_trait::async_trait;
 use recording_core::transport::decode;
-use recording_core::{ApiRequest, Error, InferenceClient, TypedStream};
+use recording_core::{ApiRequest, Error, InferenceClient, TypedRequest, TypedStream};
 use serde_json::{Value, json};
 
 /// Typed OpenAI calls, available on every [`InferenceClient`]: on [`OpenAiClient`]
@@ -54,10 +54,7 @@ pub trait OpenAiApi: InferenceClient {
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::CHAT_COMPLETIONS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::CHAT_COMPLETIONS, &request))
             .await?;
         response.decode_json("chat completion")
     }
@@ -69,10 +66,7 @@ pub trait OpenAiApi: InferenceClient {
     ) -> Result<TypedStream<CreateChatCompletionStreamResponse>, Error> {
         request.stream = Some(true);
         let response = self
-            .send(ApiRequest::post(
-                crate::CHAT_COMPLETIONS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::CHAT_COMPLETIONS, &request))
             .await?;
         response.decode_stream("chat completion chunk")
     }
@@ -83,10 +77,7 @@ pub trait OpenAiApi: InferenceClient {
         request: CreateCompletionRequest,
     ) -> Result<CreateCompletionResponse, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::COMPLETIONS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::COMPLETIONS, &request))
             .await?;
         response.decode_json("completion")
     }
@@ -98,10 +89,7 @@ pub trait OpenAiApi: InferenceClient {
     ) -> Result<TypedStream<CreateCompletionResponse>, Error> {
         request.stream = Some(true);
         let response = self
-            .send(ApiRequest::post(
-                crate::COMPLETIONS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::COMPLETIONS, &request))
             .await?;
         response.decode_stream("completion chunk")
     }
@@ -112,10 +100,7 @@ pub trait OpenAiApi: InferenceClient {
         request: CreateEmbeddingRequest,
     ) -> Result<CreateEmbeddingResponse, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::EMBEDDINGS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::EMBEDDINGS, &request))
             .await?;
         response.decode_json("embeddings response")
     }
@@ -129,10 +114,7 @@ pub trait OpenAiApi: InferenceClient {
     ) -> Result<CreateBase64EmbeddingResponse, Error> {
         request.encoding_format = Some(EncodingFormat::Base64);
         let response = self
-            .send(ApiRequest::post(
-                crate::EMBEDDINGS,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::EMBEDDINGS, &request))
             .await?;
         response.decode_json("base64 embeddings response")
     }
@@ -140,10 +122,7 @@ pub trait OpenAiApi: InferenceClient {
     /// `POST /v1/responses`: the Responses API.
     async fn response(&self, request: CreateResponse) -> Result<Response, Error> {
         let response = self
-            .send(ApiRequest::post(
-                crate::RESPONSES,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::RESPONSES, &request))
             .await?;
         response.decode_json("response")
     }
@@ -156,10 +135,7 @@ pub trait OpenAiApi: InferenceClient {
     ) -> Result<TypedStream<ResponseStreamEvent>, Error> {
         request.stream = Some(true);
         let response = self
-            .send(ApiRequest::post(
-                crate::RESPONSES,
-                ApiRequest::body_of(&request)?,
-            ))
+            .send_typed(TypedRequest::post(crate::RESPONSES, &request))
             .await?;
         response.decode_stream("response stream event")
     }

@@ -18,12 +18,11 @@
 //! One consequence of RFC 8785 to know about: numbers are IEEE-754 doubles, so two
 //! integers above 2^53 that round to the same double (a huge `seed`) share a key.
 
-use std::cmp::Ordering;
-
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::api::client::ApiRequest;
+use crate::api::client::{ApiRequest, Method};
+use crate::canonical::{write_canonical, write_string};
 #[cfg(doc)]
 use crate::normalizer::Normalizer;
 
@@ -119,29 +118,75 @@ fn canonical_halves(
     scope: Option<&str>,
     provider: Option<&str>,
 ) -> (Vec<u8>, Vec<u8>) {
-    let (path, query) = path_and_query(&request.endpoint);
     let mut body = Vec::with_capacity(512);
     body.extend_from_slice(b"{\"body\":");
     write_canonical(&request.body, &mut body, 0);
+    (
+        body,
+        canonical_rest(request.method, &request.endpoint, scope, provider),
+    )
+}
+
+/// The key of a request whose body's canonical form is `body` (written by
+/// `typed_canonical` from a typed request): [`sequence_hash_of`]'s first call.
+pub(crate) fn hash_of_canonical_body(
+    body: &[u8],
+    method: Method,
+    endpoint: &str,
+    scope: Option<&str>,
+    provider: Option<&str>,
+) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"{\"body\":");
+    digest.update(body);
+    write_rest(method, endpoint, scope, provider, &mut |bytes| {
+        digest.update(bytes)
+    });
+    hex(&digest.finalize())
+}
+
+/// The canonical form after the body (and the `"call"` member): `,"endpoint":...}`.
+fn canonical_rest(
+    method: Method,
+    endpoint: &str,
+    scope: Option<&str>,
+    provider: Option<&str>,
+) -> Vec<u8> {
     let mut rest = Vec::with_capacity(128);
-    rest.extend_from_slice(b",\"endpoint\":");
-    write_string(path, &mut rest);
-    rest.extend_from_slice(b",\"method\":");
-    write_string(request.method.as_str(), &mut rest);
+    write_rest(method, endpoint, scope, provider, &mut |bytes| {
+        rest.extend_from_slice(bytes);
+    });
+    rest
+}
+
+/// Gives [`canonical_rest`] to `out` piece by piece: to a buffer, or to a digest.
+fn write_rest(
+    method: Method,
+    endpoint: &str,
+    scope: Option<&str>,
+    provider: Option<&str>,
+    out: &mut dyn FnMut(&[u8]),
+) {
+    let (path, query) = path_and_query(endpoint);
+    let mut buffer = Vec::with_capacity(64);
+    let mut member = |name: &[u8], value: &str| {
+        buffer.clear();
+        buffer.extend_from_slice(name);
+        write_string(value, &mut buffer);
+        out(&buffer);
+    };
+    member(b",\"endpoint\":", path);
+    member(b",\"method\":", method.as_str());
     if let Some(provider) = provider {
-        rest.extend_from_slice(b",\"provider\":");
-        write_string(provider, &mut rest);
+        member(b",\"provider\":", provider);
     }
     if let Some(query) = &query {
-        rest.extend_from_slice(b",\"query\":");
-        write_string(query, &mut rest);
+        member(b",\"query\":", query);
     }
     if let Some(scope) = scope {
-        rest.extend_from_slice(b",\"scope\":");
-        write_string(scope, &mut rest);
+        member(b",\"scope\":", scope);
     }
-    rest.push(b'}');
-    (body, rest)
+    out(b"}");
 }
 
 /// SHA-256 of the canonical form, with `"call"` between its halves after the first.
@@ -177,145 +222,6 @@ pub(crate) fn same_endpoint(a: &str, b: &str) -> bool {
     a == b || path_and_query(a) == path_and_query(b)
 }
 
-/// Where the canonical writer stops descending: far below any stack's limit, and
-/// above what the recorder accepts ([`MAX_BODY_DEPTH`](crate::store::format::MAX_BODY_DEPTH)),
-/// so a body nested deeper still gets a key (the recorder refuses it with a clear
-/// error before it is sent) instead of overflowing the stack.
-const WRITE_DEPTH_LIMIT: usize = 256;
-
-/// RFC 8785: literals as they are, strings with JSON's minimal escaping, numbers as
-/// ECMAScript prints the IEEE-754 double, object members sorted by the UTF-16 code
-/// units of their names, no whitespace.
-fn write_canonical(value: &Value, out: &mut Vec<u8>, level: usize) {
-    if level > WRITE_DEPTH_LIMIT && (value.is_array() || value.is_object()) {
-        out.extend_from_slice(b"\"<nested too deeply>\"");
-        return;
-    }
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(number) => write_number(number, out),
-        Value::String(text) => write_string(text, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out, level + 1);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            // The objects of a request are small (a message, a tool): their members are
-            // sorted on the stack, with no allocation per object.
-            const SMALL: usize = 16;
-            static NULL: Value = Value::Null;
-            let mut small = [("", &NULL); SMALL];
-            let mut large = Vec::new();
-            let members = if map.len() <= SMALL {
-                for (slot, (name, item)) in small.iter_mut().zip(map) {
-                    *slot = (name.as_str(), item);
-                }
-                &mut small[..map.len()]
-            } else {
-                large.extend(map.iter().map(|(name, item)| (name.as_str(), item)));
-                &mut large[..]
-            };
-            members.sort_unstable_by(|a, b| utf16_order(a.0, b.0));
-            out.push(b'{');
-            for (i, (name, item)) in members.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(name, out);
-                out.push(b':');
-                write_canonical(item, out, level + 1);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-fn utf16_order(a: &str, b: &str) -> Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        a.cmp(b)
-    } else {
-        a.encode_utf16().cmp(b.encode_utf16())
-    }
-}
-
-fn write_number(number: &Number, out: &mut Vec<u8>) {
-    // ECMAScript numbers are doubles; integers print exactly up to 2^53, and beyond
-    // they print as the double they round to, as any JCS implementation does.
-    let double = if let Some(n) = number.as_i64() {
-        n as f64
-    } else if let Some(n) = number.as_u64() {
-        n as f64
-    } else {
-        number.as_f64().unwrap_or_default()
-    };
-    let mut buffer = ryu_js::Buffer::new();
-    out.extend_from_slice(buffer.format_finite(double).as_bytes());
-}
-
-fn write_string(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        // Eight bytes at a time past text that needs no escape: most of a request.
-        if let Some(word) = bytes[i..].first_chunk::<8>()
-            && !needs_escape(u64::from_le_bytes(*word))
-        {
-            i += 8;
-            continue;
-        }
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(byte >> 4)]);
-            out.push(HEX[usize::from(byte & 0xf)]);
-        } else {
-            out.extend_from_slice(escape);
-        }
-        i += 1;
-        start = i;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// Whether any of the eight bytes of `word` must be escaped in a JSON string: a
-/// control character (below 0x20), `"` or `\`. The classic word-at-a-time tests
-/// ("has a byte less than n", "has a zero byte"): exact for the word as a whole.
-fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGHS: u64 = ONES * 0x80;
-    let has_zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let quote = has_zero_byte(word ^ (ONES * u64::from(b'"')));
-    let backslash = has_zero_byte(word ^ (ONES * u64::from(b'\\')));
-    (below_space | quote | backslash) != 0
-}
-
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -331,29 +237,6 @@ mod tests {
     use super::*;
     use crate::api::client::Method;
     use serde_json::json;
-
-    #[test]
-    fn strings_are_escaped_like_serde_json_at_every_position() {
-        // serde_json escapes as RFC 8785 asks (short forms, else lowercase `\u00xx`);
-        // every byte that needs it, at every place in and around an eight-byte word.
-        let specials: Vec<char> = (0u8..0x20)
-            .map(char::from)
-            .chain(['"', '\\', ' ', '~', '\u{7f}', 'é', '€', '😀'])
-            .collect();
-        for len in 0..20 {
-            for at in 0..len {
-                for &special in &specials {
-                    let text: String = (0..len)
-                        .map(|i| if i == at { special } else { 'a' })
-                        .collect();
-                    let mut out = Vec::new();
-                    write_string(&text, &mut out);
-                    let expected = serde_json::to_string(&text).expect("a string");
-                    assert_eq!(String::from_utf8(out).expect("UTF-8"), expected, "{text:?}");
-                }
-            }
-        }
-    }
 
     fn chat(body: Value) -> ApiRequest {
         ApiRequest::post("/v1/chat/completions", body)

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::api::client::ApiRequest;
 use crate::api::error::Error;
+use crate::api::typed_request::TypedRequest;
+use crate::canonical::typed::Fields;
 pub use crate::identity::{
     canonical_json, identity_value, identity_value_of, request_hash, sequence_hash,
     sequence_hash_of,
@@ -192,6 +194,41 @@ pub(crate) fn shown_and_keyed(
         mask::mask_strings(body, &settings.patterns);
     }
     (shown, keyed)
+}
+
+/// `with` called on the canonical body of a typed request as [`shown_and_keyed`] and
+/// the key would make it, written from the typed value (`typed_canonical`); `None`
+/// where the value must be built: settings that rewrite bodies (equivalence,
+/// patterns), fields named through arrays or by wildcards, a redacted field or a
+/// secret in the body, a query string (which may carry a credential).
+pub(crate) fn with_typed_canonical_body<R>(
+    request: &TypedRequest<'_>,
+    redacted: &[Pointer],
+    secrets: &Secrets,
+    volatile: &[Pointer],
+    settings: &KeySettings,
+    with: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    if settings.equivalence || !settings.patterns.is_empty() || request.endpoint().contains('?') {
+        return None;
+    }
+    let fields = Fields {
+        dropped: volatile
+            .iter()
+            .chain(settings.volatile_fields.iter())
+            .map(Pointer::member_path)
+            .collect::<Option<_>>()?,
+        refused: redacted
+            .iter()
+            .map(Pointer::member_path)
+            .collect::<Option<_>>()?,
+        max_depth: crate::store::format::MAX_BODY_DEPTH - 2,
+    };
+    request
+        .with_canonical_body(&fields, |body| {
+            (!secrets.may_occur_in_canonical(body)).then(|| with(body))
+        })
+        .flatten()
 }
 
 /// The key a recorder with the default settings gives `request` under `scope`, for the

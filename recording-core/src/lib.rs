@@ -49,6 +49,7 @@
 //! ```
 
 mod api;
+mod canonical;
 pub mod drift;
 pub mod env;
 pub mod equivalence;
@@ -76,6 +77,7 @@ pub use api::client::{ApiRequest, ApiResponse, InferenceClient, Method, TypedStr
 pub use api::client_fn::{ClientFn, client_fn};
 pub use api::error::Error;
 pub use api::miss::{Closest, ReplayMiss};
+pub use api::typed_request::TypedRequest;
 pub use format::RecordingFile;
 pub use identity::request_hash;
 pub use key::key_of;

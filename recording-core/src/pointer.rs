@@ -98,6 +98,22 @@ impl Pointer {
         removed
     }
 
+    /// The member names the pointer goes down, when it names one object member through
+    /// objects only: no wildcard, no segment that could be an array index, not the
+    /// whole document. What a writer that sees only object members can test it by.
+    pub(crate) fn member_path(&self) -> Option<Vec<&str>> {
+        if self.segments.is_empty() {
+            return None;
+        }
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Name(name) if name.parse::<usize>().is_err() => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the pointer names anything in `root`.
     pub fn matches(&self, root: &Value) -> bool {
         matches_at(&self.segments, root)

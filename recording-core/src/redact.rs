@@ -66,6 +66,19 @@ impl Secrets {
         }
     }
 
+    /// Whether a secret may occur in a body whose canonical form is `canonical`: found
+    /// in its bytes, or one JSON escapes (it holds a `"`, a `\\` or a control
+    /// character), which the escaped text would hide. `false` only where
+    /// [`Secrets::scrub_value`] would find nothing.
+    pub(crate) fn may_occur_in_canonical(&self, canonical: &[u8]) -> bool {
+        self.0.iter().any(|secret| {
+            secret
+                .bytes()
+                .any(|byte| matches!(byte, b'"' | b'\\' | 0x00..=0x1f))
+                || memchr::memmem::find(canonical, secret.as_bytes()).is_some()
+        })
+    }
+
     /// Replaces every secret in the strings (and object keys) of `value`.
     pub fn scrub_value(&self, value: &mut Value) {
         if self.is_empty() || !self.occurs_in(value) {

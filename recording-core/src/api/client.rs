@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::api::error::{Error, decode, decode_text};
 use crate::api::texts::Texts;
+use crate::api::typed_request::TypedRequest;
 use crate::normalizer::Normalizer;
 
 /// A stream of JSON chunks, as a streaming endpoint (SSE or NDJSON) delivers them.
@@ -426,6 +427,15 @@ pub trait InferenceClient: Send + Sync {
     /// server or read its answer is [`Error::Transport`].
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error>;
 
+    /// Sends one request whose body is still a typed value, as the provider crates'
+    /// typed APIs do. By default its body is made a value ([`TypedRequest::to_request`])
+    /// and [`InferenceClient::send`] sends it; a [`Recording`](crate::Recording) that
+    /// replays the request keys it from the typed value and never builds the value.
+    /// A client that wraps another forwards this too, or its typed calls lose that.
+    async fn send_typed(&self, request: TypedRequest<'_>) -> Result<ApiResponse, Error> {
+        self.send(request.to_request()?).await
+    }
+
     /// This client sending `headers` (lower-case names) as well, for a front that
     /// forwards a client's headers (see `Provider::forwarded_headers`); `None` when it
     /// cannot, the default.
@@ -453,6 +463,9 @@ macro_rules! forward_inference_client {
             }
             async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
                 (**self).send(request).await
+            }
+            async fn send_typed(&self, request: TypedRequest<'_>) -> Result<ApiResponse, Error> {
+                (**self).send_typed(request).await
             }
             fn with_headers(&self, headers: &[(String, String)]) -> Option<Arc<dyn InferenceClient>> {
                 (**self).with_headers(headers)

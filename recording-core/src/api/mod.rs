@@ -9,3 +9,4 @@ pub(crate) mod error;
 pub(crate) mod miss;
 pub(crate) mod texts;
 pub(crate) mod typed_body;
+pub(crate) mod typed_request;

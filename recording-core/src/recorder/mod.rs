@@ -14,8 +14,9 @@ use crate::api::client::{
 };
 use crate::api::error::Error;
 use crate::api::miss::ReplayMiss;
+use crate::api::typed_request::TypedRequest;
 use crate::fault::{self, Fault, FaultPlan, INJECTED};
-use crate::identity::{same_endpoint, sequence_hash_of};
+use crate::identity::{hash_of_canonical_body, same_endpoint, sequence_hash_of};
 use crate::key::{KeySettings, Keyed};
 use crate::mode::Mode;
 use crate::normalizer::Normalizer;
@@ -526,6 +527,40 @@ impl<C: InferenceClient> Recording<C> {
         }
     }
 
+    /// Replays a typed request, keyed from its typed body without building its value,
+    /// as [`Recording::replay_keyed`] does: `None` when the typed body cannot be keyed
+    /// that way (see `key::typed_canonical_body`) or when `send` would do more than
+    /// replay a file that exists.
+    fn replay_typed(&self, request: &TypedRequest<'_>) -> Option<Result<ApiResponse, Error>> {
+        let replays = matches!(self.mode, Mode::Replay | Mode::RecordIfMissing);
+        if !replays || self.sequence.is_some() || self.faults.is_some() {
+            return None;
+        }
+        let derived = self.derived();
+        let key = crate::key::with_typed_canonical_body(
+            request,
+            &self.redacted_fields,
+            &derived.secrets,
+            &derived.volatile,
+            &self.key_settings,
+            |body| {
+                hash_of_canonical_body(
+                    body,
+                    request.method(),
+                    request.endpoint(),
+                    self.scope.as_deref(),
+                    derived.key_name,
+                )
+            },
+        )?;
+        let keyed = Keyed {
+            key,
+            method: request.method(),
+            endpoint: request.endpoint().to_owned(),
+        };
+        self.replay_keyed(&keyed)
+    }
+
     /// The key of the `call`-th identical `keyed` request in this recorder's scope.
     fn key(&self, keyed: &ApiRequest, call: u64) -> String {
         let name = self.derived().key_name;
@@ -629,6 +664,13 @@ impl<C: InferenceClient> InferenceClient for Recording<C> {
 
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
+    }
+
+    async fn send_typed(&self, request: TypedRequest<'_>) -> Result<ApiResponse, Error> {
+        if let Some(answer) = self.replay_typed(&request) {
+            return answer;
+        }
+        self.send(request.to_request()?).await
     }
 
     async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
@@ -817,6 +859,67 @@ mod tests {
             gaps(&[100, 300, 600], 0.5),
             [50, 100, 150].map(Duration::from_millis)
         );
+    }
+
+    /// The typed path keys a plain typed request itself (the point of it: no `Value`
+    /// built), with the key its value gets, and leaves a body that redaction changes,
+    /// and settings that rewrite bodies, to `send`.
+    #[tokio::test]
+    async fn typed_requests_are_keyed_without_their_value_where_that_gives_their_key() {
+        use crate::api::client::{ApiRequest, ApiResponse, InferenceClient};
+        use crate::api::error::Error;
+        use crate::api::typed_request::TypedRequest;
+        use crate::{Mode, Recording, client_fn};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let answer = |_: ApiRequest| async {
+            Ok::<_, Error>(ApiResponse::json(serde_json::json!({"ok": 1})))
+        };
+        let record = Recording::new(client_fn("test", answer))
+            .mode(Mode::Record)
+            .dir(dir.path());
+        let plain = serde_json::json!({"model": "tiny", "temperature": 0.5, "messages": [{"content": "hi"}]});
+        let redacted = serde_json::json!({"model": "tiny", "password": "hunter2-long-one"});
+        for body in [&plain, &redacted] {
+            let request = TypedRequest::post("/v1/chat/completions", body);
+            record.send_typed(request).await.expect("recorded");
+        }
+        let replay = Recording::new(client_fn("test", answer))
+            .mode(Mode::Replay)
+            .dir(dir.path());
+        let typed = TypedRequest::post("/v1/chat/completions", &plain);
+        let hit = replay
+            .replay_typed(&typed)
+            .expect("keyed from the typed body");
+        assert_eq!(
+            hit.expect("a hit").origin,
+            Some(replay.path_of(&typed.to_request().expect("value")))
+        );
+        let typed_redacted = TypedRequest::post("/v1/chat/completions", &redacted);
+        assert!(
+            replay.replay_typed(&typed_redacted).is_none(),
+            "redaction needs the value"
+        );
+        replay
+            .send_typed(typed_redacted)
+            .await
+            .expect("replayed through send");
+        let replaying = || {
+            Recording::new(client_fn("test", answer))
+                .mode(Mode::Replay)
+                .dir(dir.path())
+        };
+        let rewriting = [
+            replaying().equivalence(true),
+            replaying().volatile_pattern("uuid").expect("preset"),
+            replaying()
+                .volatile("/messages/*/content")
+                .expect("pointer"),
+            replaying().mode(Mode::Record),
+        ];
+        for other in rewriting {
+            assert!(other.replay_typed(&typed).is_none(), "{other:?}");
+        }
     }
 
     #[test]

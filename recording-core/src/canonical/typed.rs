@@ -1,0 +1,959 @@
+//! A typed request's canonical form (RFC 8785, as `identity` writes it) written straight
+//! from the typed value by a serializer of its own, with no `Value` in between: what
+//! lets a typed call that replays a recording skip building its body (benches/README.md,
+//! issue 30).
+//!
+//! It writes what serde_json's serializer would (maps with integer keys, enums,
+//! `flatten`, non-finite floats as `null`), in canonical form. Arrays are written in
+//! place. An object's members are written one after another, then put in canonical
+//! order when the object ends; a duplicate member, which `flatten` can make, keeps its
+//! last value, as the `Value` does. The members that [`Fields`] names are left out, or
+//! make the whole form `None`: the caller then keys the request the usual way, from
+//! its `Value`. So does anything else this writer does not take (a `RawValue`, a key
+//! that is not a string or a number, a body nested near the recorder's limit).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::ops::Range;
+
+use serde::ser::{self, Serialize};
+use serde_json::Number;
+use serde_json::ser::{CompactFormatter, Formatter};
+
+use super::{utf16_order, write_number, write_string};
+
+/// Request fields, each named by its object members from the body's root (a JSON
+/// Pointer without wildcards or array indices), that the canonical form handles itself.
+/// And how deep a body may nest before the writer gives up: less than the recorder
+/// accepts, so that a body it refuses is never keyed here.
+#[derive(Debug)]
+pub(crate) struct Fields<'a> {
+    /// Left out of the form, as a volatile field is left out of a key.
+    pub(crate) dropped: Vec<Vec<&'a str>>,
+    /// Present, the form is `None`: a redacted field, which changes what is keyed.
+    pub(crate) refused: Vec<Vec<&'a str>>,
+    /// The most arrays and objects a value may sit in.
+    pub(crate) max_depth: usize,
+}
+
+/// Calls `with` on the canonical form of `body`, its [`Fields`] dropped; `None` when
+/// it cannot be written here and the `Value` must be built. The buffers are the
+/// thread's own, reused from call to call: a replay allocates nothing here.
+pub(crate) fn with_canonical<T: Serialize + ?Sized, R>(
+    body: &T,
+    fields: &Fields<'_>,
+    with: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    thread_local! {
+        static BUFFERS: RefCell<Buffers> = RefCell::default();
+    }
+    BUFFERS.with(|buffers| {
+        // Taken, not borrowed: a `Serialize` that keys another request while it is
+        // serialized gets buffers of its own.
+        let mut taken = buffers.take();
+        let result = taken.write(body, fields).map(with);
+        taken.clear();
+        buffers.replace(taken);
+        result
+    })
+}
+
+/// The writer's buffers, kept between calls.
+#[derive(Default)]
+struct Buffers {
+    out: Vec<u8>,
+    frames: Vec<Frame>,
+    members: Vec<Member>,
+    names: String,
+    scratch: Vec<u8>,
+}
+
+impl Buffers {
+    fn write<T: Serialize + ?Sized>(&mut self, body: &T, fields: &Fields<'_>) -> Option<&[u8]> {
+        let mut writer = Writer {
+            out: std::mem::take(&mut self.out),
+            frames: std::mem::take(&mut self.frames),
+            members: std::mem::take(&mut self.members),
+            names: std::mem::take(&mut self.names),
+            key_start: None,
+            scratch: std::mem::take(&mut self.scratch),
+            fields,
+        };
+        let written = body.serialize(&mut writer).is_ok() && writer.frames.is_empty();
+        *self = Buffers {
+            out: writer.out,
+            frames: writer.frames,
+            members: writer.members,
+            names: writer.names,
+            scratch: writer.scratch,
+        };
+        written.then_some(&self.out[..])
+    }
+
+    fn clear(&mut self) {
+        self.out.clear();
+        self.frames.clear();
+        self.members.clear();
+        self.names.clear();
+        self.scratch.clear();
+    }
+}
+
+/// Why the writer stopped: the caller builds the `Value` instead, which says what is
+/// wrong if anything is.
+#[derive(Debug)]
+pub(crate) struct GaveUp;
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not written as a canonical form here")
+    }
+}
+
+impl std::error::Error for GaveUp {}
+
+impl ser::Error for GaveUp {
+    fn custom<T: fmt::Display>(_: T) -> GaveUp {
+        GaveUp
+    }
+}
+
+struct Writer<'f> {
+    out: Vec<u8>,
+    /// The open arrays and objects, outermost first.
+    frames: Vec<Frame>,
+    /// The members of the open objects, outermost first.
+    members: Vec<Member>,
+    /// Their names, one after another.
+    names: String,
+    /// Where the map key being written starts in `names`.
+    key_start: Option<usize>,
+    /// A reused buffer for an object's members while they are put in order.
+    scratch: Vec<u8>,
+    fields: &'f Fields<'f>,
+}
+
+struct Frame {
+    is_object: bool,
+    /// Where its contents start in `out` (after its `{` or `[`).
+    start: usize,
+    /// Where its members start in `members` and their names in `names`.
+    members_start: usize,
+    names_start: usize,
+}
+
+struct Member {
+    name: Range<usize>,
+    value: Range<usize>,
+}
+
+impl<'f> Writer<'f> {
+    fn open(&mut self, is_object: bool) -> Result<(), GaveUp> {
+        if self.frames.len() >= self.fields.max_depth {
+            return Err(GaveUp);
+        }
+        self.out.push(if is_object { b'{' } else { b'[' });
+        self.frames.push(Frame {
+            is_object,
+            start: self.out.len(),
+            members_start: self.members.len(),
+            names_start: self.names.len(),
+        });
+        Ok(())
+    }
+
+    /// Before an array's element: the comma after the one before.
+    fn element(&mut self) {
+        if self
+            .frames
+            .last()
+            .is_some_and(|frame| self.out.len() > frame.start)
+        {
+            self.out.push(b',');
+        }
+    }
+
+    fn close_array(&mut self) -> Result<(), GaveUp> {
+        match self.frames.pop() {
+            Some(frame) if !frame.is_object => {
+                self.out.push(b']');
+                Ok(())
+            }
+            _ => Err(GaveUp),
+        }
+    }
+
+    /// One member of the innermost object: its name, then its value.
+    fn member<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), GaveUp> {
+        let start = self.names.len();
+        self.names.push_str(name);
+        self.member_named(start, value)
+    }
+
+    /// A member whose name was just written to `names` from `start`.
+    fn member_named<T: Serialize + ?Sized>(
+        &mut self,
+        start: usize,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        if !self.frames.last().is_some_and(|frame| frame.is_object) {
+            return Err(GaveUp);
+        }
+        let at = self.out.len();
+        self.members.push(Member {
+            name: start..self.names.len(),
+            value: at..at,
+        });
+        let index = self.members.len() - 1;
+        value.serialize(&mut *self)?;
+        self.members[index].value.end = self.out.len();
+        Ok(())
+    }
+
+    /// Whether member `name` of the object just closed (popped off `frames`, its
+    /// members from `members_start`) is at one of `paths`: the names from the root down
+    /// to it, through objects only.
+    fn is_at(&self, paths: &[Vec<&str>], name: &str, members_start: usize) -> bool {
+        paths.iter().any(|path| {
+            let Some((last, parents)) = path.split_last() else {
+                return false;
+            };
+            parents.len() == self.frames.len()
+                && *last == name
+                && self
+                    .frames
+                    .iter()
+                    .enumerate()
+                    .zip(parents)
+                    .all(|((i, frame), parent)| {
+                        // A parent's member being written is the last one before its child's.
+                        let child_start = self
+                            .frames
+                            .get(i + 1)
+                            .map_or(members_start, |child| child.members_start);
+                        frame.is_object
+                            && child_start > frame.members_start
+                            && self.names[self.members[child_start - 1].name.clone()] == **parent
+                    })
+        })
+    }
+
+    /// Closes the innermost object: its members in canonical order, each name once
+    /// (its last value), the dropped fields left out.
+    fn close_object(&mut self) -> Result<(), GaveUp> {
+        let Some(frame) = self.frames.pop().filter(|frame| frame.is_object) else {
+            return Err(GaveUp);
+        };
+        let names = &self.names;
+        // Stable, so that of two members with one name the later comes second.
+        self.members[frame.members_start..]
+            .sort_by(|a, b| utf16_order(&names[a.name.clone()], &names[b.name.clone()]));
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.out[frame.start..]);
+        self.out.truncate(frame.start);
+        let members = &self.members[frame.members_start..];
+        let mut first = true;
+        for (i, member) in members.iter().enumerate() {
+            let name = &self.names[member.name.clone()];
+            let later = members.get(i + 1);
+            if later.is_some_and(|later| self.names[later.name.clone()] == *name) {
+                continue;
+            }
+            if self.is_at(&self.fields.refused, name, frame.members_start) {
+                return Err(GaveUp);
+            }
+            if self.is_at(&self.fields.dropped, name, frame.members_start) {
+                continue;
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            write_string(name, &mut self.out);
+            self.out.push(b':');
+            let value = member.value.start - frame.start..member.value.end - frame.start;
+            self.out.extend_from_slice(&self.scratch[value]);
+        }
+        self.out.push(b'}');
+        self.members.truncate(frame.members_start);
+        self.names.truncate(frame.names_start);
+        Ok(())
+    }
+
+    fn number(&mut self, number: Option<Number>) {
+        match number {
+            Some(number) => write_number(&number, &mut self.out),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+/// An `f32` as the number its shortest text reads back as (issue 12), as `body_of`
+/// keys it; and that text.
+fn f32_number(value: f32) -> (Option<Number>, String) {
+    let mut text = Vec::with_capacity(16);
+    // Writing to a `Vec` cannot fail, and the text is ASCII.
+    let _ = CompactFormatter.write_f32(&mut text, value);
+    let text = String::from_utf8(text).unwrap_or_default();
+    let number = text.parse().ok().and_then(Number::from_f64);
+    (number, text)
+}
+
+macro_rules! integers {
+    ($($method:ident: $ty:ty => $wide:ty),*) => {$(
+        fn $method(self, value: $ty) -> Result<(), GaveUp> {
+            self.number(Some(Number::from(<$wide>::from(value))));
+            Ok(())
+        }
+    )*};
+}
+
+impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
+    type Ok = ();
+    type Error = GaveUp;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn serialize_bool(self, value: bool) -> Result<(), GaveUp> {
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    integers!(
+        serialize_i8: i8 => i64, serialize_i16: i16 => i64, serialize_i32: i32 => i64,
+        serialize_i64: i64 => i64, serialize_u8: u8 => u64, serialize_u16: u16 => u64,
+        serialize_u32: u32 => u64, serialize_u64: u64 => u64
+    );
+
+    fn serialize_i128(self, value: i128) -> Result<(), GaveUp> {
+        // Past 64 bits, its text reads back as the nearest double.
+        self.number(match i64::try_from(value) {
+            Ok(small) => Some(Number::from(small)),
+            Err(_) => Number::from_f64(value as f64),
+        });
+        Ok(())
+    }
+
+    fn serialize_u128(self, value: u128) -> Result<(), GaveUp> {
+        self.number(match u64::try_from(value) {
+            Ok(small) => Some(Number::from(small)),
+            Err(_) => Number::from_f64(value as f64),
+        });
+        Ok(())
+    }
+
+    fn serialize_f32(self, value: f32) -> Result<(), GaveUp> {
+        self.number(f32_number(value).0);
+        Ok(())
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), GaveUp> {
+        // Not finite: `null`, as serde_json writes it.
+        self.number(Number::from_f64(value));
+        Ok(())
+    }
+
+    fn serialize_char(self, value: char) -> Result<(), GaveUp> {
+        self.serialize_str(value.encode_utf8(&mut [0; 4]))
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), GaveUp> {
+        write_string(value, &mut self.out);
+        Ok(())
+    }
+
+    fn serialize_bytes(self, value: &[u8]) -> Result<(), GaveUp> {
+        use ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(value.len()))?;
+        for byte in value {
+            seq.serialize_element(byte)?;
+        }
+        SerializeSeq::end(seq)
+    }
+
+    fn serialize_none(self) -> Result<(), GaveUp> {
+        self.serialize_unit()
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), GaveUp> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), GaveUp> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), GaveUp> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), GaveUp> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        self.open(true)?;
+        self.member(variant, value)?;
+        self.close_object()
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, GaveUp> {
+        self.open(false)?;
+        Ok(self)
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self, GaveUp> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Self, GaveUp> {
+        self.serialize_seq(Some(len))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, GaveUp> {
+        // `{"variant": [...]}`: the array is the object's member, both closed at `end`.
+        self.open(true)?;
+        let start = self.names.len();
+        self.names.push_str(variant);
+        let at = self.out.len();
+        self.members.push(Member {
+            name: start..self.names.len(),
+            value: at..at,
+        });
+        self.open(false)?;
+        Ok(self)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self, GaveUp> {
+        self.open(true)?;
+        Ok(self)
+    }
+
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Self, GaveUp> {
+        // serde_json's own tokens (a `RawValue`, an arbitrary-precision number) stand
+        // for text that only its parser reads.
+        if name.starts_with("$serde_json::private::") {
+            return Err(GaveUp);
+        }
+        self.open(true)?;
+        Ok(self)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Self, GaveUp> {
+        self.open(true)?;
+        let start = self.names.len();
+        self.names.push_str(variant);
+        let at = self.out.len();
+        self.members.push(Member {
+            name: start..self.names.len(),
+            value: at..at,
+        });
+        self.open(true)?;
+        Ok(self)
+    }
+}
+
+impl ser::SerializeSeq for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
+        self.element();
+        value.serialize(&mut **self)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTuple for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_array()
+    }
+}
+
+impl ser::SerializeTupleVariant for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_array()?;
+        self.end_variant()
+    }
+}
+
+impl ser::SerializeMap for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), GaveUp> {
+        // The name goes to `names`; `serialize_value` makes it a member.
+        self.key_start = Some(self.names.len());
+        key.serialize(Key(&mut self.names))
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
+        let start = self.key_start.take().ok_or(GaveUp)?;
+        self.member_named(start, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_object()
+    }
+}
+
+impl ser::SerializeStruct for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        self.member(name, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_object()
+    }
+}
+
+impl ser::SerializeStructVariant for &mut Writer<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        self.member(name, value)
+    }
+
+    fn end(self) -> Result<(), GaveUp> {
+        self.close_object()?;
+        self.end_variant()
+    }
+}
+
+impl Writer<'_> {
+    /// Closes the object around a tuple or struct variant, its one member just written.
+    fn end_variant(&mut self) -> Result<(), GaveUp> {
+        let end = self.out.len();
+        match self.members.last_mut() {
+            Some(member) => member.value.end = end,
+            None => return Err(GaveUp),
+        }
+        self.close_object()
+    }
+}
+
+/// An object key, written to the names as serde_json's map keys are: strings as they
+/// are, integers, booleans and finite floats as their text, a unit variant as its name.
+struct Key<'a>(&'a mut String);
+
+impl Key<'_> {
+    fn text(self, text: impl fmt::Display) -> Result<(), GaveUp> {
+        use std::fmt::Write;
+        write!(self.0, "{text}").map_err(|_| GaveUp)
+    }
+}
+
+macro_rules! key_as_text {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, value: $ty) -> Result<(), GaveUp> {
+            self.text(value)
+        }
+    )*};
+}
+
+impl ser::Serializer for Key<'_> {
+    type Ok = ();
+    type Error = GaveUp;
+    type SerializeSeq = ser::Impossible<(), GaveUp>;
+    type SerializeTuple = ser::Impossible<(), GaveUp>;
+    type SerializeTupleStruct = ser::Impossible<(), GaveUp>;
+    type SerializeTupleVariant = ser::Impossible<(), GaveUp>;
+    type SerializeMap = ser::Impossible<(), GaveUp>;
+    type SerializeStruct = ser::Impossible<(), GaveUp>;
+    type SerializeStructVariant = ser::Impossible<(), GaveUp>;
+
+    key_as_text!(
+        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
+        serialize_u32: u32, serialize_u64: u64, serialize_u128: u128, serialize_char: char
+    );
+
+    fn serialize_f32(self, value: f32) -> Result<(), GaveUp> {
+        if !value.is_finite() {
+            return Err(GaveUp);
+        }
+        let text = f32_number(value).1;
+        self.text(text)
+    }
+
+    fn serialize_f64(self, value: f64) -> Result<(), GaveUp> {
+        if !value.is_finite() {
+            return Err(GaveUp);
+        }
+        let mut text = Vec::with_capacity(24);
+        let _ = CompactFormatter.write_f64(&mut text, value);
+        self.text(String::from_utf8_lossy(&text))
+    }
+
+    fn serialize_str(self, value: &str) -> Result<(), GaveUp> {
+        self.0.push_str(value);
+        Ok(())
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), GaveUp> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), GaveUp> {
+        value.serialize(self)
+    }
+
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_none(self) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_unit(self) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, GaveUp> {
+        Err(GaveUp)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, GaveUp> {
+        Err(GaveUp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+    use crate::api::typed_body::value_of;
+    use crate::identity::canonical_json;
+    use crate::store::format::MAX_BODY_DEPTH;
+
+    /// What the `Value` path gives: the body built, `dropped` removed, canonicalized.
+    fn through_value<T: Serialize>(body: &T, dropped: &[&str]) -> String {
+        let mut value = value_of(body).expect("builds");
+        for pointer in dropped {
+            crate::pointer::Pointer::parse(pointer)
+                .expect("pointer")
+                .remove(&mut value);
+        }
+        canonical_json(&value)
+    }
+
+    fn plain() -> Fields<'static> {
+        Fields {
+            dropped: Vec::new(),
+            refused: Vec::new(),
+            max_depth: MAX_BODY_DEPTH - 2,
+        }
+    }
+
+    fn written<T: Serialize>(body: &T, fields: &Fields<'_>) -> Option<String> {
+        with_canonical(body, fields, |bytes| {
+            String::from_utf8(bytes.to_vec()).expect("UTF-8")
+        })
+    }
+
+    #[derive(Serialize)]
+    enum Kind {
+        Unit,
+        Newtype(char),
+        Tuple(u8, f32),
+        Struct { a: Option<i128> },
+    }
+
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Tagged {
+        Text { text: String },
+        Image(Inner),
+    }
+
+    #[derive(Serialize)]
+    struct Inner {
+        url: &'static str,
+        detail: Option<Either>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(f32),
+        Word(&'static str),
+    }
+
+    #[derive(Serialize)]
+    struct Unit;
+
+    #[derive(Serialize)]
+    struct Request {
+        model: String,
+        temperature: f32,
+        top_p: Option<f32>,
+        penalties: Vec<f32>,
+        weights: Vec<f64>,
+        ints: (i8, i64, u64, u128, i128),
+        by_number: BTreeMap<i32, &'static str>,
+        by_flag: BTreeMap<bool, u8>,
+        by_float: BTreeMap<String, f32>,
+        kinds: Vec<Kind>,
+        tagged: Vec<Tagged>,
+        either: (Either, Either),
+        unit: (Unit, ()),
+        odd: [f64; 3],
+        nothing: Option<u8>,
+        empty: (Vec<u8>, Map<String, Value>),
+        user: &'static str,
+        metadata: Value,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    }
+
+    fn request() -> Request {
+        let mut extra = Map::new();
+        // A second `model` (flatten writes both; the value keeps the last) and names
+        // whose UTF-16 order is not their UTF-8 order.
+        extra.insert("model".into(), "again".into());
+        extra.insert("\u{ff61}".into(), 1.into());
+        extra.insert("\u{1f600}".into(), 2.into());
+        extra.insert(
+            "a\"b\\c\n".into(),
+            json!({"x": [1, -2, 3.5, "é\u{1}\u{7f}", null]}),
+        );
+        Request {
+            model: "m \"quoted\" \\ / \n\t\r\u{8}\u{c}\u{1f} é 😀".into(),
+            temperature: 0.7,
+            top_p: Some(0.1),
+            penalties: vec![1e-7, 3.0, f32::MAX, f32::MIN_POSITIVE, -0.0, 16_777_217.0],
+            weights: vec![0.1, 1e300, 5e-324, 0.699999988079071, 1e21, -1e-7],
+            ints: (-8, i64::MIN, u64::MAX, u128::MAX, i128::MIN),
+            by_number: BTreeMap::from([(-1, "a"), (10, "b")]),
+            by_flag: BTreeMap::from([(true, 1), (false, 0)]),
+            by_float: BTreeMap::from([("w".into(), 0.3)]),
+            kinds: vec![
+                Kind::Unit,
+                Kind::Newtype('\u{1}'),
+                Kind::Tuple(1, 2.5),
+                Kind::Struct { a: Some(1 << 70) },
+                Kind::Struct { a: None },
+            ],
+            tagged: vec![
+                Tagged::Text { text: "t".into() },
+                Tagged::Image(Inner {
+                    url: "u",
+                    detail: Some(Either::Number(0.2)),
+                }),
+            ],
+            either: (Either::Word("w"), Either::Number(1e-3)),
+            unit: (Unit, ()),
+            odd: [f64::NAN, f64::INFINITY, -1.5],
+            nothing: None,
+            empty: (Vec::new(), Map::new()),
+            user: "someone",
+            metadata: json!({"user_id": "u-1", "tag": {"user_id": "kept"}, "list": [{"user_id": 1}]}),
+            extra,
+        }
+    }
+
+    #[test]
+    fn the_form_is_the_one_its_value_canonicalizes_to() {
+        let request = request();
+        assert_eq!(
+            written(&request, &plain()).as_deref(),
+            Some(through_value(&request, &[]).as_str())
+        );
+        for value in [
+            Value::Null,
+            json!("x\u{0}"),
+            json!(-0.0),
+            json!([[], {}, [{}]]),
+        ] {
+            assert_eq!(written(&value, &plain()), Some(canonical_json(&value)));
+        }
+    }
+
+    #[test]
+    fn dropped_fields_are_left_out_where_the_pointer_leads_only() {
+        let request = request();
+        let fields = Fields {
+            dropped: vec![vec!["user"], vec!["metadata", "user_id"], vec!["absent"]],
+            refused: vec![vec!["api_key"]],
+            ..plain()
+        };
+        let form = written(&request, &fields).expect("written");
+        assert_eq!(
+            form,
+            through_value(&request, &["/user", "/metadata/user_id", "/absent"])
+        );
+        assert!(!form.contains("someone") && !form.contains("u-1"));
+        // The same name elsewhere (deeper, inside an array) stays.
+        assert!(form.contains(r#""tag":{"user_id":"kept"}"#), "{form}");
+        assert!(form.contains(r#""list":[{"user_id":1}]"#), "{form}");
+    }
+
+    #[test]
+    fn a_refused_field_or_what_only_a_value_can_say_gives_none() {
+        let request = request();
+        let refused = Fields {
+            refused: vec![vec!["metadata", "tag"]],
+            ..plain()
+        };
+        assert_eq!(written(&request, &refused), None);
+        let raw = serde_json::value::RawValue::from_string("[1]".into()).expect("raw");
+        assert_eq!(
+            written(&json!({"a": 1}), &refused).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
+        assert_eq!(written(&raw, &plain()), None);
+        let mut deep = json!(1);
+        for _ in 0..MAX_BODY_DEPTH {
+            deep = json!([deep]);
+        }
+        assert_eq!(written(&deep, &plain()), None);
+    }
+}
