@@ -132,6 +132,18 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
     match response.body {
         ResponseBody::Json(value) => json(200, &value),
         ResponseBody::Recorded(RecordedBody(Recorded::Json(text))) => {
+            if !text.is_checked()
+                && let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(text.get(0))
+            {
+                // A file torn or edited by hand: said as the whole read would say it.
+                return encode_error(
+                    format,
+                    Error::InvalidRecording {
+                        path: response.origin.unwrap_or_default(),
+                        reason: format!("at `response.body`: {err}"),
+                    },
+                );
+            }
             let mut body = Vec::with_capacity(text.get(0).len());
             match text.is_compact() {
                 true => body.extend_from_slice(text.get(0).as_bytes()),

@@ -352,9 +352,7 @@ const PRETTY_RESPONSE_KEY: &[u8] = b"\n  },\n  \"response\": ";
 fn split_pretty(bytes: &[u8]) -> Option<RawFile<'_>> {
     let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let request = rest.strip_prefix(b"{\n  \"request\": ")?;
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
-    let key = FINDER.find(request)?;
+    let key = PRETTY_RESPONSE_FINDER.find(request)?;
     let head = request_head(&request[..key + "\n  }".len()])?;
     let rest = &request[key + PRETTY_RESPONSE_KEY.len()..];
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<RawResponse>();
@@ -368,6 +366,73 @@ fn split_pretty(bytes: &[u8]) -> Option<RawFile<'_>> {
         response,
     })
 }
+
+/// What a replay that decodes its answer once needs of a file in the pretty layout
+/// whose answer is a plain single body (status 200, no headers, no stream, no error):
+/// the recorded method and endpoint, and the body's text.
+pub(crate) struct PrettyJsonAnswer<'a> {
+    pub(crate) method: Method,
+    pub(crate) endpoint: std::borrow::Cow<'a, str>,
+    /// Found by the layout alone, not parsed: its reader parses it, and an error there
+    /// names the file.
+    pub(crate) body: &'a str,
+}
+
+/// The response of the pretty layout up to its body, for a plain `200` answer.
+const PRETTY_PLAIN_HEAD: &[u8] =
+    b"{\n    \"status\": 200,\n    \"is_streaming\": false,\n    \"body\": ";
+
+/// Reads a file in the layout [`to_pretty_json`] writes whose answer is a plain single
+/// body without scanning that body: it is everything between the response's head and
+/// the file's last two lines. `None` for anything else (a stream, an error, headers,
+/// llama-stack's wrappers, another layout), which [`ReplayFile::from_file_slice`]
+/// reads.
+pub(crate) fn pretty_json_answer(bytes: &[u8]) -> Option<PrettyJsonAnswer<'_>> {
+    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let request = rest.strip_prefix(b"{\n  \"request\": ")?;
+    let key = PRETTY_RESPONSE_FINDER.find(request)?;
+    let head = pretty_request_head(&request[..key])?;
+    let response = request[key + PRETTY_RESPONSE_KEY.len()..]
+        .trim_ascii_end()
+        .strip_suffix(b"\n  }\n}")?;
+    let body = response.strip_prefix(PRETTY_PLAIN_HEAD)?;
+    // Only the response's own members start a line indented by exactly four spaces
+    // (a raw line break cannot occur inside a string; the body's lines are indented
+    // further, but for its last): one after the body means the body is not last.
+    if memchr::memmem::find(body, b"\n    \"").is_some()
+        || memchr::memmem::find(body, b"\"__type__\"").is_some()
+    {
+        return None;
+    }
+    Some(PrettyJsonAnswer {
+        method: head.method,
+        endpoint: head.endpoint,
+        body: std::str::from_utf8(body).ok()?,
+    })
+}
+
+/// The method and endpoint of a request object in the pretty layout, read from their
+/// lines: only the request's own members start a line indented by exactly four
+/// spaces. `None` where either is missing or is not one JSON string on its line.
+fn pretty_request_head(request: &[u8]) -> Option<RawHead<'_>> {
+    fn value<'a, T: Deserialize<'a>>(request: &'a [u8], key: &[u8]) -> Option<T> {
+        let at = memchr::memmem::find(request, key)? + key.len();
+        let line = &request[at..];
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        let mut deserializer =
+            serde_json::Deserializer::from_slice(line.strip_suffix(b",").unwrap_or(line));
+        let value = T::deserialize(&mut deserializer).ok()?;
+        deserializer.end().ok()?;
+        Some(value)
+    }
+    Some(RawHead {
+        method: value(request, b"\n    \"method\": ")?,
+        endpoint: value(request, b"\n    \"endpoint\": ")?,
+    })
+}
+
+static PRETTY_RESPONSE_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
 
 /// The method and endpoint of a request object, read from its keys up to the last of
 /// the two: in the files this project writes both come before the body, whose text is
