@@ -442,6 +442,68 @@ async fn scopes_record_the_same_request_separately() {
     assert!(text.contains("cargo test c_test"), "{text}");
 }
 
+/// A recording whose layout is intact but whose body is not JSON (edited by hand): the
+/// replay of a plain answer takes the body by its layout, and every reader says what
+/// is wrong, naming the file: the typed decode, `into_json`, and an HTTP front.
+#[tokio::test]
+async fn a_body_broken_inside_its_layout_is_reported_naming_the_file() {
+    use recording_core::wire::{WireBody, WireFormat, encode};
+
+    struct Plain;
+    impl WireFormat for Plain {
+        fn stream_content_type(&self) -> &'static str {
+            "text/event-stream"
+        }
+        fn frame_chunk(&self, json: &str, out: &mut Vec<u8>) {
+            out.extend_from_slice(json.as_bytes());
+        }
+        fn frame_end(&self, _: Option<&str>, _: &mut Vec<u8>) {}
+        fn error_body(&self, message: &str, kind: &str) -> Value {
+            json!({"error": {"message": message, "type": kind}})
+        }
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Scripted::new(answer());
+    let record = Recording::new(server.clone())
+        .mode(Mode::Record)
+        .dir(dir.path());
+    json_of(&record, chat("hi")).await.expect("recorded");
+    let path = record.path_of(&chat("hi"));
+    let text = fs::read_to_string(&path).expect("file");
+    // The answer's text, the last in the file (the request's comes first).
+    let at = text
+        .rfind("\"hi\"")
+        .expect("the answer's text is in the file");
+    let broken = format!("{}{}", &text[..at + 3], &text[at + 4..]);
+    fs::write(&path, &broken).expect("write");
+
+    let replay = Recording::new(server.clone())
+        .mode(Mode::Replay)
+        .dir(dir.path());
+    let named = |err: &Error| err.to_string().contains(&*path.to_string_lossy());
+    let err = json_of(&replay, chat("hi")).await.expect_err("not JSON");
+    assert!(named(&err), "{err}");
+    let err = replay
+        .send(chat("hi"))
+        .await
+        .expect("read")
+        .decode_json::<Value>("chat completion")
+        .expect_err("not JSON");
+    assert!(named(&err), "{err}");
+    let wire = encode(&Plain, replay.send(chat("hi")).await);
+    assert_eq!(wire.status, 500);
+    let WireBody::Full(body) = wire.body else {
+        panic!("an error body");
+    };
+    let body = String::from_utf8(body).expect("UTF-8");
+    assert!(
+        body.contains("response.body") && body.contains(&*path.to_string_lossy()),
+        "{body}"
+    );
+    assert_eq!(fs::read_to_string(&path).expect("file"), broken, "kept");
+}
+
 #[tokio::test]
 async fn a_corrupt_recording_is_reported_and_never_overwritten() {
     let dir = tempfile::tempdir().expect("tempdir");

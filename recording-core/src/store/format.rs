@@ -892,6 +892,66 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_answer_is_read_by_its_layout_and_agrees_with_a_whole_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (mut plain, mut other) = (0, 0);
+        for entry in std::fs::read_dir(root.join("tests/recordings/responses")).expect("dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            let whole = RecordingFile::from_slice(&bytes, &path).expect("a recording");
+            let response = &whole.response;
+            let is_plain = response.status == 200
+                && !response.is_streaming
+                && !response.is_error
+                && response.headers.is_empty();
+            match pretty_json_answer(&bytes) {
+                Some(answer) => {
+                    assert!(is_plain, "{}", path.display());
+                    assert_eq!(answer.method, whole.request.method);
+                    assert_eq!(answer.endpoint, whole.request.endpoint);
+                    let body: Value = serde_json::from_str(answer.body).expect("the body");
+                    assert_eq!(body, response.body, "{}", path.display());
+                    plain += 1;
+                }
+                None => {
+                    assert!(!is_plain, "{} is plain", path.display());
+                    other += 1;
+                }
+            }
+        }
+        assert!(plain >= 10 && other >= 5, "plain {plain}, other {other}");
+
+        let file = |response: Value| {
+            to_pretty_json(&json!({
+                "request": {"provider": "openai", "method": "POST", "url": "http://h/v1/embeddings",
+                            "endpoint": "/v1/embeddings", "body": {"input": "x"}},
+                "response": response,
+            }))
+        };
+        let ok = file(json!({"status": 200, "is_streaming": false, "body": {"data": [1]}}));
+        let answer = pretty_json_answer(ok.as_bytes()).expect("plain");
+        assert_eq!(
+            (answer.method, &*answer.endpoint),
+            (Method::Post, "/v1/embeddings")
+        );
+        let bom = format!("\u{feff}{ok}");
+        assert!(
+            pretty_json_answer(bom.as_bytes()).is_some(),
+            "a byte order mark"
+        );
+        for text in [
+            file(json!({"status": 200, "is_streaming": false, "headers": {"x": "y"}, "body": {}})),
+            file(json!({"status": 429, "is_streaming": false, "is_error": true, "body": {}})),
+            file(json!({"status": 200, "is_streaming": true, "body": [{}]})),
+            file(json!({"status": 200, "is_streaming": false, "body": {"a": 1}, "chunk_ms": [1]})),
+            file(json!({"status": 200, "is_streaming": false, "body": {"__type__": "x"}})),
+            ok.replace("\n}", ",\n  \"note\": 1\n}"),
+        ] {
+            assert!(pretty_json_answer(text.as_bytes()).is_none(), "{text}");
+        }
+    }
+
+    #[test]
     fn other_layouts_take_the_whole_parse() {
         let value = json!({
             "request": {"method": "POST", "endpoint": "/v1/chat/completions", "body": {}},
