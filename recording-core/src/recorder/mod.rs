@@ -527,17 +527,15 @@ impl<C: InferenceClient> Recording<C> {
         }
     }
 
-    /// Replays a typed request, keyed from its typed body without building its value,
-    /// as [`Recording::replay_keyed`] does: `None` when the typed body cannot be keyed
-    /// that way (see `key::typed_canonical_body`) or when `send` would do more than
-    /// replay a file that exists.
-    fn replay_typed(&self, request: &TypedRequest<'_>) -> Option<Result<ApiResponse, Error>> {
-        let replays = matches!(self.mode, Mode::Replay | Mode::RecordIfMissing);
-        if !replays || self.sequence.is_some() || self.faults.is_some() {
-            return None;
-        }
+    /// The key of a typed request computed straight from its typed body, without
+    /// building its value, as a typed call that replays does: the key
+    /// [`Recording::hash_of`] gives its value. `None` where only the value can say:
+    /// settings that rewrite bodies (equivalence, volatile patterns), volatile or
+    /// redacted fields named through arrays or by wildcards, a redacted field or a
+    /// secret in the body.
+    pub fn typed_key(&self, request: &TypedRequest<'_>) -> Option<String> {
         let derived = self.derived();
-        let key = crate::key::with_typed_canonical_body(
+        crate::key::with_typed_canonical_body(
             request,
             &self.redacted_fields,
             &derived.secrets,
@@ -552,9 +550,19 @@ impl<C: InferenceClient> Recording<C> {
                     derived.key_name,
                 )
             },
-        )?;
+        )
+    }
+
+    /// Replays a typed request keyed by [`Recording::typed_key`], as
+    /// [`Recording::replay_keyed`] does: `None` when it has no such key or when `send`
+    /// would do more than replay a file that exists.
+    fn replay_typed(&self, request: &TypedRequest<'_>) -> Option<Result<ApiResponse, Error>> {
+        let replays = matches!(self.mode, Mode::Replay | Mode::RecordIfMissing);
+        if !replays || self.sequence.is_some() || self.faults.is_some() {
+            return None;
+        }
         let keyed = Keyed {
-            key,
+            key: self.typed_key(request)?,
             method: request.method(),
             endpoint: request.endpoint().to_owned(),
         };
