@@ -399,9 +399,9 @@ pub(crate) fn pretty_json_answer(bytes: &[u8]) -> Option<PrettyJsonAnswer<'_>> {
     // Only the response's own members start a line indented by exactly four spaces
     // (a raw line break cannot occur inside a string; the body's lines are indented
     // further, but for its last): one after the body means the body is not last.
-    if memchr::memmem::find(body, b"\n    \"").is_some()
-        || memchr::memmem::find(body, b"\"__type__\"").is_some()
-    {
+    static MEMBER: Finder = Finder::new(|| memchr::memmem::Finder::new(b"\n    \""));
+    static WRAPPED: Finder = Finder::new(|| memchr::memmem::Finder::new(b"\"__type__\""));
+    if MEMBER.find(body).is_some() || WRAPPED.find(body).is_some() {
         return None;
     }
     Some(PrettyJsonAnswer {
@@ -415,8 +415,8 @@ pub(crate) fn pretty_json_answer(bytes: &[u8]) -> Option<PrettyJsonAnswer<'_>> {
 /// lines: only the request's own members start a line indented by exactly four
 /// spaces. `None` where either is missing or is not one JSON string on its line.
 fn pretty_request_head(request: &[u8]) -> Option<RawHead<'_>> {
-    fn value<'a, T: Deserialize<'a>>(request: &'a [u8], key: &[u8]) -> Option<T> {
-        let at = memchr::memmem::find(request, key)? + key.len();
+    fn value<'a, T: Deserialize<'a>>(request: &'a [u8], key: &Finder) -> Option<T> {
+        let at = key.find(request)? + key.needle().len();
         let line = &request[at..];
         let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
         let mut deserializer =
@@ -425,14 +425,19 @@ fn pretty_request_head(request: &[u8]) -> Option<RawHead<'_>> {
         deserializer.end().ok()?;
         Some(value)
     }
+    static METHOD: Finder = Finder::new(|| memchr::memmem::Finder::new(b"\n    \"method\": "));
+    static ENDPOINT: Finder = Finder::new(|| memchr::memmem::Finder::new(b"\n    \"endpoint\": "));
     Some(RawHead {
-        method: value(request, b"\n    \"method\": ")?,
-        endpoint: value(request, b"\n    \"endpoint\": ")?,
+        method: value(request, &METHOD)?,
+        endpoint: value(request, &ENDPOINT)?,
     })
 }
 
-static PRETTY_RESPONSE_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
+/// A substring searcher built once: building one costs more than a search of a file.
+type Finder = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
+
+static PRETTY_RESPONSE_FINDER: Finder =
+    Finder::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
 
 /// The method and endpoint of a request object, read from its keys up to the last of
 /// the two: in the files this project writes both come before the body, whose text is

@@ -84,8 +84,13 @@ impl Store {
     /// Where the recording for `hash` lives. Only [`Store::load`] and [`Store::save`]
     /// check that `hash` is a key; this only computes the path.
     pub fn path_for(&self, hash: &str) -> PathBuf {
-        let mut path = self.responses_dir();
-        path.push(format!("{hash}.json"));
+        // Built in one allocation: every replay asks for one.
+        let dir = self.dir.as_os_str();
+        let mut path = PathBuf::with_capacity(dir.len() + RESPONSES_DIR.len() + hash.len() + 8);
+        path.push(dir);
+        path.push(RESPONSES_DIR);
+        path.push(hash);
+        path.as_mut_os_string().push(".json");
         path
     }
 
