@@ -280,27 +280,50 @@ pub(crate) fn value_of<T: serde::Serialize + ?Sized>(request: &T) -> Result<Valu
     builder.finish().map_err(|err| err.to_string())
 }
 
+/// A request with every shape serde gives a typed body (escapes, `f32`s and edge
+/// floats, 128-bit integers, integer and bool map keys, enums of each kind, internally
+/// tagged and untagged, units, `flatten` with a duplicate and names out of UTF-8 order),
+/// for the tests of both typed paths.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixture {
     use std::collections::BTreeMap;
 
     use serde::Serialize;
-
-    use super::*;
-
-    fn through_text<T: Serialize>(value: &T) -> Value {
-        serde_json::from_slice(&serde_json::to_vec(value).expect("to_vec")).expect("from_slice")
-    }
+    use serde_json::{Map, Value, json};
 
     #[derive(Serialize)]
     enum Kind {
         Unit,
+        Newtype(char),
         Tuple(u8, f32),
         Struct { a: Option<i128> },
     }
 
     #[derive(Serialize)]
-    struct Request {
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Tagged {
+        Text { text: String },
+        Image(Inner),
+    }
+
+    #[derive(Serialize)]
+    struct Inner {
+        url: &'static str,
+        detail: Option<Either>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(f32),
+        Word(&'static str),
+    }
+
+    #[derive(Serialize)]
+    struct Unit;
+
+    #[derive(Serialize)]
+    pub(crate) struct Request {
         model: String,
         temperature: f32,
         top_p: Option<f32>,
@@ -309,42 +332,90 @@ mod tests {
         ints: (i8, i64, u64, u128, i128),
         by_number: BTreeMap<i32, &'static str>,
         by_flag: BTreeMap<bool, u8>,
+        by_float: BTreeMap<String, f32>,
         kinds: Vec<Kind>,
+        tagged: Vec<Tagged>,
+        either: (Either, Either),
+        unit: (Unit, ()),
         odd: [f64; 3],
-        raw: Box<serde_json::value::RawValue>,
-        bytes: serde_json::Value,
+        nothing: Option<u8>,
+        empty: (Vec<u8>, Map<String, Value>),
+        user: &'static str,
+        metadata: Value,
         #[serde(flatten)]
         extra: Map<String, Value>,
     }
 
-    #[test]
-    fn the_value_is_the_one_its_text_parses_to() {
+    pub(crate) fn request() -> Request {
         let mut extra = Map::new();
+        // A second `model` (flatten writes both; the value keeps the last) and names
+        // whose UTF-16 order is not their UTF-8 order.
         extra.insert("model".into(), "again".into());
+        extra.insert("\u{ff61}".into(), 1.into());
+        extra.insert("\u{1f600}".into(), 2.into());
         extra.insert(
-            "nested".into(),
-            serde_json::json!({"x": [1, -2, 3.5, "é\u{1}"]}),
+            "a\"b\\c\n".into(),
+            json!({"x": [1, -2, 3.5, "é\u{1}\u{7f}", null]}),
         );
-        let request = Request {
+        Request {
             model: "m \"quoted\" \\ / \n\t\r\u{8}\u{c}\u{1f} é 😀".into(),
             temperature: 0.7,
             top_p: Some(0.1),
             penalties: vec![1e-7, 3.0, f32::MAX, f32::MIN_POSITIVE, -0.0, 16_777_217.0],
-            weights: vec![0.1, 1e300, 5e-324, 0.699999988079071],
+            weights: vec![0.1, 1e300, 5e-324, 0.699999988079071, 1e21, -1e-7],
             ints: (-8, i64::MIN, u64::MAX, u128::MAX, i128::MIN),
             by_number: BTreeMap::from([(-1, "a"), (10, "b")]),
-            by_flag: BTreeMap::from([(true, 1)]),
+            by_flag: BTreeMap::from([(true, 1), (false, 0)]),
+            by_float: BTreeMap::from([("w".into(), 0.3)]),
             kinds: vec![
                 Kind::Unit,
+                Kind::Newtype('\u{1}'),
                 Kind::Tuple(1, 2.5),
                 Kind::Struct { a: Some(1 << 70) },
                 Kind::Struct { a: None },
             ],
+            tagged: vec![
+                Tagged::Text { text: "t".into() },
+                Tagged::Image(Inner {
+                    url: "u",
+                    detail: Some(Either::Number(0.2)),
+                }),
+            ],
+            either: (Either::Word("w"), Either::Number(1e-3)),
+            unit: (Unit, ()),
             odd: [f64::NAN, f64::INFINITY, -1.5],
+            nothing: None,
+            empty: (Vec::new(), Map::new()),
+            user: "someone",
+            metadata: json!({"user_id": "u-1", "tag": {"user_id": "kept"}, "list": [{"user_id": 1}]}),
+            extra,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::fixture::request;
+    use super::*;
+
+    fn through_text<T: Serialize>(value: &T) -> Value {
+        serde_json::from_slice(&serde_json::to_vec(value).expect("to_vec")).expect("from_slice")
+    }
+
+    #[test]
+    fn the_value_is_the_one_its_text_parses_to() {
+        #[derive(Serialize)]
+        struct WithRaw {
+            #[serde(flatten)]
+            request: super::fixture::Request,
+            raw: Box<serde_json::value::RawValue>,
+        }
+        let request = WithRaw {
+            request: request(),
             raw: serde_json::value::RawValue::from_string(r#"{ "b": [1, 2.50] }"#.into())
                 .expect("raw"),
-            bytes: Value::Null,
-            extra,
         };
         let built = value_of(&request).expect("builds");
         let parsed = through_text(&request);
@@ -352,6 +423,7 @@ mod tests {
         // Equal as values, and written alike: the same numbers, the same key order.
         assert_eq!(built.to_string(), parsed.to_string());
         assert_eq!(built["temperature"].to_string(), "0.7");
+        assert_eq!(built["raw"].to_string(), r#"{"b":[1,2.5]}"#);
         for plain in [Value::Null, Value::from("x"), serde_json::json!([[], {}])] {
             assert_eq!(value_of(&plain).expect("builds"), plain);
         }

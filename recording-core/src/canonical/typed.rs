@@ -764,12 +764,11 @@ impl ser::Serializer for Key<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde::Serialize;
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
     use super::*;
+    use crate::api::typed_body::fixture::request;
     use crate::api::typed_body::value_of;
     use crate::identity::canonical_json;
     use crate::store::format::MAX_BODY_DEPTH;
@@ -797,107 +796,6 @@ mod tests {
         with_canonical(body, fields, |bytes| {
             String::from_utf8(bytes.to_vec()).expect("UTF-8")
         })
-    }
-
-    #[derive(Serialize)]
-    enum Kind {
-        Unit,
-        Newtype(char),
-        Tuple(u8, f32),
-        Struct { a: Option<i128> },
-    }
-
-    #[derive(Serialize)]
-    #[serde(tag = "type", rename_all = "snake_case")]
-    enum Tagged {
-        Text { text: String },
-        Image(Inner),
-    }
-
-    #[derive(Serialize)]
-    struct Inner {
-        url: &'static str,
-        detail: Option<Either>,
-    }
-
-    #[derive(Serialize)]
-    #[serde(untagged)]
-    enum Either {
-        Number(f32),
-        Word(&'static str),
-    }
-
-    #[derive(Serialize)]
-    struct Unit;
-
-    #[derive(Serialize)]
-    struct Request {
-        model: String,
-        temperature: f32,
-        top_p: Option<f32>,
-        penalties: Vec<f32>,
-        weights: Vec<f64>,
-        ints: (i8, i64, u64, u128, i128),
-        by_number: BTreeMap<i32, &'static str>,
-        by_flag: BTreeMap<bool, u8>,
-        by_float: BTreeMap<String, f32>,
-        kinds: Vec<Kind>,
-        tagged: Vec<Tagged>,
-        either: (Either, Either),
-        unit: (Unit, ()),
-        odd: [f64; 3],
-        nothing: Option<u8>,
-        empty: (Vec<u8>, Map<String, Value>),
-        user: &'static str,
-        metadata: Value,
-        #[serde(flatten)]
-        extra: Map<String, Value>,
-    }
-
-    fn request() -> Request {
-        let mut extra = Map::new();
-        // A second `model` (flatten writes both; the value keeps the last) and names
-        // whose UTF-16 order is not their UTF-8 order.
-        extra.insert("model".into(), "again".into());
-        extra.insert("\u{ff61}".into(), 1.into());
-        extra.insert("\u{1f600}".into(), 2.into());
-        extra.insert(
-            "a\"b\\c\n".into(),
-            json!({"x": [1, -2, 3.5, "é\u{1}\u{7f}", null]}),
-        );
-        Request {
-            model: "m \"quoted\" \\ / \n\t\r\u{8}\u{c}\u{1f} é 😀".into(),
-            temperature: 0.7,
-            top_p: Some(0.1),
-            penalties: vec![1e-7, 3.0, f32::MAX, f32::MIN_POSITIVE, -0.0, 16_777_217.0],
-            weights: vec![0.1, 1e300, 5e-324, 0.699999988079071, 1e21, -1e-7],
-            ints: (-8, i64::MIN, u64::MAX, u128::MAX, i128::MIN),
-            by_number: BTreeMap::from([(-1, "a"), (10, "b")]),
-            by_flag: BTreeMap::from([(true, 1), (false, 0)]),
-            by_float: BTreeMap::from([("w".into(), 0.3)]),
-            kinds: vec![
-                Kind::Unit,
-                Kind::Newtype('\u{1}'),
-                Kind::Tuple(1, 2.5),
-                Kind::Struct { a: Some(1 << 70) },
-                Kind::Struct { a: None },
-            ],
-            tagged: vec![
-                Tagged::Text { text: "t".into() },
-                Tagged::Image(Inner {
-                    url: "u",
-                    detail: Some(Either::Number(0.2)),
-                }),
-            ],
-            either: (Either::Word("w"), Either::Number(1e-3)),
-            unit: (Unit, ()),
-            odd: [f64::NAN, f64::INFINITY, -1.5],
-            nothing: None,
-            empty: (Vec::new(), Map::new()),
-            user: "someone",
-            metadata: json!({"user_id": "u-1", "tag": {"user_id": "kept"}, "list": [{"user_id": 1}]}),
-            extra,
-        }
     }
 
     #[test]
