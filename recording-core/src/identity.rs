@@ -128,7 +128,7 @@ fn canonical_halves(
 }
 
 /// The key of a request whose body's canonical form is `body` (written by
-/// `typed_canonical` from a typed request): [`sequence_hash_of`]'s first call.
+/// `canonical::typed` from a typed request): [`sequence_hash_of`]'s first call.
 pub(crate) fn hash_of_canonical_body(
     body: &[u8],
     method: Method,

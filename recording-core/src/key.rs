@@ -197,7 +197,7 @@ pub(crate) fn shown_and_keyed(
 }
 
 /// `with` called on the canonical body of a typed request as [`shown_and_keyed`] and
-/// the key would make it, written from the typed value (`typed_canonical`); `None`
+/// the key would make it, written from the typed value (`canonical::typed`); `None`
 /// where the value must be built: settings that rewrite bodies (equivalence,
 /// patterns), fields named through arrays or by wildcards, a redacted field or a
 /// secret in the body, a query string (which may carry a credential).

@@ -1,6 +1,6 @@
 //! A typed request on its way to a client: serialized only as far as that client needs.
 //! A transport needs the body's `Value` to send it; a recorder replaying it needs only
-//! its key, which it writes straight from the typed body (`typed_canonical`).
+//! its key, which it writes straight from the typed body (`canonical::typed`).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -62,7 +62,7 @@ impl<'a> TypedRequest<'a> {
     }
 
     /// `with` called on the body's canonical form, `fields` dropped or refused; `None`
-    /// where only its value can say (see `typed_canonical`).
+    /// where only its value can say (see `canonical::typed`).
     pub(crate) fn with_canonical_body<R>(
         &self,
         fields: &Fields<'_>,

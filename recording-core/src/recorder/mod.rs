@@ -532,7 +532,8 @@ impl<C: InferenceClient> Recording<C> {
     /// [`Recording::hash_of`] gives its value. `None` where only the value can say:
     /// settings that rewrite bodies (equivalence, volatile patterns), volatile or
     /// redacted fields named through arrays or by wildcards, a redacted field or a
-    /// secret in the body.
+    /// secret in the body, a query string, a body nested near the recorder's limit or
+    /// holding a `RawValue`.
     pub fn typed_key(&self, request: &TypedRequest<'_>) -> Option<String> {
         let derived = self.derived();
         crate::key::with_typed_canonical_body(
