@@ -52,11 +52,17 @@ pub(crate) fn with_canonical<T: Serialize + ?Sized, R>(
         // serialized gets buffers of its own.
         let mut taken = buffers.take();
         let result = taken.write(body, fields).map(with);
-        taken.clear();
-        buffers.replace(taken);
+        // A request's worth of buffers is kept; those a huge one grew are let go.
+        if taken.out.capacity() <= KEPT_BYTES {
+            taken.clear();
+            buffers.replace(taken);
+        }
         result
     })
 }
+
+/// The most the buffers a thread keeps between calls may have grown to.
+const KEPT_BYTES: usize = 256 * 1024;
 
 /// The writer's buffers, kept between calls.
 #[derive(Default)]
