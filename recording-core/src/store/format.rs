@@ -350,11 +350,7 @@ const PRETTY_RESPONSE_KEY: &[u8] = b"\n  },\n  \"response\": ";
 /// line where it starts. `None` when the file is in any other layout, or when anything
 /// does not fit; the caller then parses the whole file.
 fn split_pretty(bytes: &[u8]) -> Option<RawFile<'_>> {
-    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let request = rest.strip_prefix(b"{\n  \"request\": ")?;
-    let key = PRETTY_RESPONSE_FINDER.find(request)?;
-    let head = request_head(&request[..key + "\n  }".len()])?;
-    let rest = &request[key + PRETTY_RESPONSE_KEY.len()..];
+    let (head, rest) = pretty_halves(bytes)?;
     let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<RawResponse>();
     let response = values.next()?.ok()?;
     // The response is the last key: what follows only closes the file.
@@ -388,13 +384,8 @@ const PRETTY_PLAIN_HEAD: &[u8] =
 /// llama-stack's wrappers, another layout), which [`ReplayFile::from_file_slice`]
 /// reads.
 pub(crate) fn pretty_json_answer(bytes: &[u8]) -> Option<PrettyJsonAnswer<'_>> {
-    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let request = rest.strip_prefix(b"{\n  \"request\": ")?;
-    let key = PRETTY_RESPONSE_FINDER.find(request)?;
-    let head = pretty_request_head(&request[..key])?;
-    let response = request[key + PRETTY_RESPONSE_KEY.len()..]
-        .trim_ascii_end()
-        .strip_suffix(b"\n  }\n}")?;
+    let (head, response) = pretty_halves(bytes)?;
+    let response = response.trim_ascii_end().strip_suffix(b"\n  }\n}")?;
     let body = response.strip_prefix(PRETTY_PLAIN_HEAD)?;
     // Only the response's own members start a line indented by exactly four spaces
     // (a raw line break cannot occur inside a string; the body's lines are indented
@@ -409,6 +400,16 @@ pub(crate) fn pretty_json_answer(bytes: &[u8]) -> Option<PrettyJsonAnswer<'_>> {
         endpoint: head.endpoint,
         body: std::str::from_utf8(body).ok()?,
     })
+}
+
+/// A file in the pretty layout as its request's method and endpoint, and the text from
+/// its response on; `None` in any other layout.
+fn pretty_halves(bytes: &[u8]) -> Option<(RawHead<'_>, &[u8])> {
+    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let request = rest.strip_prefix(b"{\n  \"request\": ")?;
+    let key = PRETTY_RESPONSE_FINDER.find(request)?;
+    let head = pretty_request_head(&request[..key])?;
+    Some((head, &request[key + PRETTY_RESPONSE_KEY.len()..]))
 }
 
 /// The method and endpoint of a request object in the pretty layout, read from their
@@ -438,41 +439,6 @@ type Finder = std::sync::LazyLock<memchr::memmem::Finder<'static>>;
 
 static PRETTY_RESPONSE_FINDER: Finder =
     Finder::new(|| memchr::memmem::Finder::new(PRETTY_RESPONSE_KEY));
-
-/// The method and endpoint of a request object, read from its keys up to the last of
-/// the two: in the files this project writes both come before the body, whose text is
-/// never scanned. `None` if the object lacks either.
-fn request_head(request: &[u8]) -> Option<RawHead<'_>> {
-    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
-    struct Head<'h, 'a>(&'h mut (Option<Method>, Option<std::borrow::Cow<'a, str>>));
-    impl<'de> Visitor<'de> for Head<'_, 'de> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a request")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<&'de str>()? {
-                match key {
-                    "method" => self.0.0 = Some(map.next_value()?),
-                    "endpoint" => self.0.1 = Some(map.next_value()?),
-                    _ => drop(map.next_value::<IgnoredAny>()?),
-                }
-                if self.0.0.is_some() && self.0.1.is_some() {
-                    // Both read: stop before the body. The error only ends the parse.
-                    return Err(serde::de::Error::custom("head read"));
-                }
-            }
-            Ok(())
-        }
-    }
-    let mut found = (None, None);
-    let mut deserializer = serde_json::Deserializer::from_slice(request);
-    let _ = deserializer.deserialize_map(Head(&mut found));
-    match found {
-        (Some(method), Some(endpoint)) => Some(RawHead { method, endpoint }),
-        _ => None,
-    }
-}
 
 impl Replayed {
     /// Reads what replay needs of a recording file in either format, leaving bodies as
