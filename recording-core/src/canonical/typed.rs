@@ -67,32 +67,27 @@ const KEPT_BYTES: usize = 256 * 1024;
 /// The writer's buffers, kept between calls.
 #[derive(Default)]
 struct Buffers {
+    /// The form.
     out: Vec<u8>,
+    /// The open arrays and objects, outermost first.
     frames: Vec<Frame>,
+    /// The members of the open objects, outermost first.
     members: Vec<Member>,
+    /// Their names, one after another.
     names: String,
+    /// An object's members while they are put in order.
     scratch: Vec<u8>,
 }
 
 impl Buffers {
     fn write<T: Serialize + ?Sized>(&mut self, body: &T, fields: &Fields<'_>) -> Option<&[u8]> {
         let mut writer = Writer {
-            out: std::mem::take(&mut self.out),
-            frames: std::mem::take(&mut self.frames),
-            members: std::mem::take(&mut self.members),
-            names: std::mem::take(&mut self.names),
+            b: std::mem::take(self),
             key_start: None,
-            scratch: std::mem::take(&mut self.scratch),
             fields,
         };
-        let written = body.serialize(&mut writer).is_ok() && writer.frames.is_empty();
-        *self = Buffers {
-            out: writer.out,
-            frames: writer.frames,
-            members: writer.members,
-            names: writer.names,
-            scratch: writer.scratch,
-        };
+        let written = body.serialize(&mut writer).is_ok() && writer.b.frames.is_empty();
+        *self = writer.b;
         written.then_some(&self.out[..])
     }
 
@@ -125,17 +120,9 @@ impl ser::Error for GaveUp {
 }
 
 struct Writer<'f> {
-    out: Vec<u8>,
-    /// The open arrays and objects, outermost first.
-    frames: Vec<Frame>,
-    /// The members of the open objects, outermost first.
-    members: Vec<Member>,
-    /// Their names, one after another.
-    names: String,
+    b: Buffers,
     /// Where the map key being written starts in `names`.
     key_start: Option<usize>,
-    /// A reused buffer for an object's members while they are put in order.
-    scratch: Vec<u8>,
     fields: &'f Fields<'f>,
 }
 
@@ -155,15 +142,15 @@ struct Member {
 
 impl<'f> Writer<'f> {
     fn open(&mut self, is_object: bool) -> Result<(), GaveUp> {
-        if self.frames.len() >= self.fields.max_depth {
+        if self.b.frames.len() >= self.fields.max_depth {
             return Err(GaveUp);
         }
-        self.out.push(if is_object { b'{' } else { b'[' });
-        self.frames.push(Frame {
+        self.b.out.push(if is_object { b'{' } else { b'[' });
+        self.b.frames.push(Frame {
             is_object,
-            start: self.out.len(),
-            members_start: self.members.len(),
-            names_start: self.names.len(),
+            start: self.b.out.len(),
+            members_start: self.b.members.len(),
+            names_start: self.b.names.len(),
         });
         Ok(())
     }
@@ -171,18 +158,19 @@ impl<'f> Writer<'f> {
     /// Before an array's element: the comma after the one before.
     fn element(&mut self) {
         if self
+            .b
             .frames
             .last()
-            .is_some_and(|frame| self.out.len() > frame.start)
+            .is_some_and(|frame| self.b.out.len() > frame.start)
         {
-            self.out.push(b',');
+            self.b.out.push(b',');
         }
     }
 
     fn close_array(&mut self) -> Result<(), GaveUp> {
-        match self.frames.pop() {
+        match self.b.frames.pop() {
             Some(frame) if !frame.is_object => {
-                self.out.push(b']');
+                self.b.out.push(b']');
                 Ok(())
             }
             _ => Err(GaveUp),
@@ -191,8 +179,8 @@ impl<'f> Writer<'f> {
 
     /// One member of the innermost object: its name, then its value.
     fn member<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), GaveUp> {
-        let start = self.names.len();
-        self.names.push_str(name);
+        let start = self.b.names.len();
+        self.b.names.push_str(name);
         self.member_named(start, value)
     }
 
@@ -202,17 +190,17 @@ impl<'f> Writer<'f> {
         start: usize,
         value: &T,
     ) -> Result<(), GaveUp> {
-        if !self.frames.last().is_some_and(|frame| frame.is_object) {
+        if !self.b.frames.last().is_some_and(|frame| frame.is_object) {
             return Err(GaveUp);
         }
-        let at = self.out.len();
-        self.members.push(Member {
-            name: start..self.names.len(),
+        let at = self.b.out.len();
+        self.b.members.push(Member {
+            name: start..self.b.names.len(),
             value: at..at,
         });
-        let index = self.members.len() - 1;
+        let index = self.b.members.len() - 1;
         value.serialize(&mut *self)?;
-        self.members[index].value.end = self.out.len();
+        self.b.members[index].value.end = self.b.out.len();
         Ok(())
     }
 
@@ -224,9 +212,10 @@ impl<'f> Writer<'f> {
             let Some((last, parents)) = path.split_last() else {
                 return false;
             };
-            parents.len() == self.frames.len()
+            parents.len() == self.b.frames.len()
                 && *last == name
                 && self
+                    .b
                     .frames
                     .iter()
                     .enumerate()
@@ -234,12 +223,14 @@ impl<'f> Writer<'f> {
                     .all(|((i, frame), parent)| {
                         // A parent's member being written is the last one before its child's.
                         let child_start = self
+                            .b
                             .frames
                             .get(i + 1)
                             .map_or(members_start, |child| child.members_start);
                         frame.is_object
                             && child_start > frame.members_start
-                            && self.names[self.members[child_start - 1].name.clone()] == **parent
+                            && self.b.names[self.b.members[child_start - 1].name.clone()]
+                                == **parent
                     })
         })
     }
@@ -247,22 +238,22 @@ impl<'f> Writer<'f> {
     /// Closes the innermost object: its members in canonical order, each name once
     /// (its last value), the dropped fields left out.
     fn close_object(&mut self) -> Result<(), GaveUp> {
-        let Some(frame) = self.frames.pop().filter(|frame| frame.is_object) else {
+        let Some(frame) = self.b.frames.pop().filter(|frame| frame.is_object) else {
             return Err(GaveUp);
         };
-        let names = &self.names;
+        let names = &self.b.names;
         // Stable, so that of two members with one name the later comes second.
-        self.members[frame.members_start..]
+        self.b.members[frame.members_start..]
             .sort_by(|a, b| utf16_order(&names[a.name.clone()], &names[b.name.clone()]));
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.out[frame.start..]);
-        self.out.truncate(frame.start);
-        let members = &self.members[frame.members_start..];
+        self.b.scratch.clear();
+        self.b.scratch.extend_from_slice(&self.b.out[frame.start..]);
+        self.b.out.truncate(frame.start);
+        let members = &self.b.members[frame.members_start..];
         let mut first = true;
         for (i, member) in members.iter().enumerate() {
-            let name = &self.names[member.name.clone()];
+            let name = &self.b.names[member.name.clone()];
             let later = members.get(i + 1);
-            if later.is_some_and(|later| self.names[later.name.clone()] == *name) {
+            if later.is_some_and(|later| self.b.names[later.name.clone()] == *name) {
                 continue;
             }
             if self.is_at(&self.fields.refused, name, frame.members_start) {
@@ -272,24 +263,24 @@ impl<'f> Writer<'f> {
                 continue;
             }
             if !first {
-                self.out.push(b',');
+                self.b.out.push(b',');
             }
             first = false;
-            write_string(name, &mut self.out);
-            self.out.push(b':');
+            write_string(name, &mut self.b.out);
+            self.b.out.push(b':');
             let value = member.value.start - frame.start..member.value.end - frame.start;
-            self.out.extend_from_slice(&self.scratch[value]);
+            self.b.out.extend_from_slice(&self.b.scratch[value]);
         }
-        self.out.push(b'}');
-        self.members.truncate(frame.members_start);
-        self.names.truncate(frame.names_start);
+        self.b.out.push(b'}');
+        self.b.members.truncate(frame.members_start);
+        self.b.names.truncate(frame.names_start);
         Ok(())
     }
 
     fn number(&mut self, number: Option<Number>) {
         match number {
-            Some(number) => write_number(&number, &mut self.out),
-            None => self.out.extend_from_slice(b"null"),
+            Some(number) => write_number(&number, &mut self.b.out),
+            None => self.b.out.extend_from_slice(b"null"),
         }
     }
 }
@@ -326,7 +317,8 @@ impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
     type SerializeStructVariant = Self;
 
     fn serialize_bool(self, value: bool) -> Result<(), GaveUp> {
-        self.out
+        self.b
+            .out
             .extend_from_slice(if value { b"true" } else { b"false" });
         Ok(())
     }
@@ -370,7 +362,7 @@ impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
     }
 
     fn serialize_str(self, value: &str) -> Result<(), GaveUp> {
-        write_string(value, &mut self.out);
+        write_string(value, &mut self.b.out);
         Ok(())
     }
 
@@ -392,7 +384,7 @@ impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
     }
 
     fn serialize_unit(self) -> Result<(), GaveUp> {
-        self.out.extend_from_slice(b"null");
+        self.b.out.extend_from_slice(b"null");
         Ok(())
     }
 
@@ -451,11 +443,11 @@ impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
     ) -> Result<Self, GaveUp> {
         // `{"variant": [...]}`: the array is the object's member, both closed at `end`.
         self.open(true)?;
-        let start = self.names.len();
-        self.names.push_str(variant);
-        let at = self.out.len();
-        self.members.push(Member {
-            name: start..self.names.len(),
+        let start = self.b.names.len();
+        self.b.names.push_str(variant);
+        let at = self.b.out.len();
+        self.b.members.push(Member {
+            name: start..self.b.names.len(),
             value: at..at,
         });
         self.open(false)?;
@@ -485,11 +477,11 @@ impl<'a, 'f> ser::Serializer for &'a mut Writer<'f> {
         _: usize,
     ) -> Result<Self, GaveUp> {
         self.open(true)?;
-        let start = self.names.len();
-        self.names.push_str(variant);
-        let at = self.out.len();
-        self.members.push(Member {
-            name: start..self.names.len(),
+        let start = self.b.names.len();
+        self.b.names.push_str(variant);
+        let at = self.b.out.len();
+        self.b.members.push(Member {
+            name: start..self.b.names.len(),
             value: at..at,
         });
         self.open(true)?;
@@ -557,8 +549,8 @@ impl ser::SerializeMap for &mut Writer<'_> {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), GaveUp> {
         // The name goes to `names`; `serialize_value` makes it a member.
-        self.key_start = Some(self.names.len());
-        key.serialize(Key(&mut self.names))
+        self.key_start = Some(self.b.names.len());
+        key.serialize(Key(&mut self.b.names))
     }
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), GaveUp> {
@@ -609,8 +601,8 @@ impl ser::SerializeStructVariant for &mut Writer<'_> {
 impl Writer<'_> {
     /// Closes the object around a tuple or struct variant, its one member just written.
     fn end_variant(&mut self) -> Result<(), GaveUp> {
-        let end = self.out.len();
-        match self.members.last_mut() {
+        let end = self.b.out.len();
+        match self.b.members.last_mut() {
             Some(member) => member.value.end = end,
             None => return Err(GaveUp),
         }
