@@ -4,6 +4,7 @@
 mod import;
 mod key;
 mod key_flags;
+mod log;
 mod rekey;
 mod review;
 mod serve;
@@ -114,13 +115,7 @@ pub(crate) fn recordings_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("recording_server=info")),
-        )
-        .init();
+    log::init();
     let result = match cli.command {
         Command::Serve(args) => serve::serve(*args).await.map(|()| 0),
         Command::Unused(args) => suite::unused(args),

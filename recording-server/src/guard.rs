@@ -107,12 +107,13 @@ impl Guard {
     }
 
     fn allows(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        LOOPBACK_HOSTS.contains(&host.as_str())
+        LOOPBACK_HOSTS
+            .iter()
+            .any(|loopback| loopback.eq_ignore_ascii_case(host))
             || self
                 .hosts
                 .iter()
-                .any(|allowed| allowed == "*" || *allowed == host)
+                .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(host))
     }
 
     /// The configured hosts, for a message.
@@ -137,16 +138,17 @@ fn host_name(authority: &str) -> &str {
 
 /// `application/json`, or a `+json` type, with or without parameters.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || essence
-            .strip_prefix("application/")
-            .is_some_and(|subtype| subtype.ends_with("+json"))
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let ends_with = |suffix: &str| {
+        subtype.len() >= suffix.len()
+            && subtype.as_bytes()[subtype.len() - suffix.len()..]
+                .eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || ends_with("+json"))
 }
 
 /// Whether a request carries `token` in one of the headers clients can send it in.
@@ -192,6 +194,9 @@ mod tests {
         assert!(is_json("application/json"));
         assert!(is_json("Application/JSON; charset=utf-8"));
         assert!(is_json("application/merge-patch+json"));
+        assert!(is_json("APPLICATION/VND.API+JSON"));
+        assert!(!is_json("application/jsonl"));
+        assert!(!is_json("text/json"));
         assert!(!is_json("text/plain"));
         assert!(!is_json("application/x-www-form-urlencoded"));
         assert!(!is_json("multipart/form-data; boundary=x"));

@@ -5,7 +5,7 @@
 //! Bounded in bytes: when full, it starts over.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use recording_core::key::Keyed;
 
@@ -17,7 +17,7 @@ pub(crate) struct KnownRequests {
 
 #[derive(Default)]
 struct State {
-    keys: HashMap<Box<[u8]>, Keyed, foldhash::fast::RandomState>,
+    keys: HashMap<Box<[u8]>, Arc<Keyed>, foldhash::fast::RandomState>,
     weight: usize,
 }
 
@@ -60,7 +60,7 @@ impl KnownRequests {
     }
 
     /// How the request with these bytes was keyed, if it was seen.
-    pub(crate) fn get(&self, id: &[u8]) -> Option<Keyed> {
+    pub(crate) fn get(&self, id: &[u8]) -> Option<Arc<Keyed>> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.keys.get(id).cloned()
     }
@@ -76,7 +76,11 @@ impl KnownRequests {
             state.keys.clear();
             state.weight = 0;
         }
-        if state.keys.insert(id.into_boxed_slice(), keyed).is_none() {
+        if state
+            .keys
+            .insert(id.into_boxed_slice(), Arc::new(keyed))
+            .is_none()
+        {
             state.weight += weight;
         }
     }

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::Metadata;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::api::client::Method;
@@ -124,6 +124,10 @@ impl Stamp {
     }
 }
 
+fn bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
 /// The cache: answers by file, bounded in bytes.
 pub(crate) struct AnswerCache {
     budget: usize,
@@ -144,7 +148,9 @@ impl std::fmt::Debug for AnswerCache {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<PathBuf, Entry>,
+    /// By the path's bytes, hashed as bytes: a `Path` hashes component by component,
+    /// which costs a hit more than its lookup.
+    entries: HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>,
     weight: usize,
     /// A counter that orders entries by their last use.
     clock: u64,
@@ -172,10 +178,10 @@ impl AnswerCache {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.clock += 1;
         let clock = state.clock;
-        let entry = state.entries.get_mut(path)?;
+        let entry = state.entries.get_mut(bytes(path))?;
         if entry.stamp != *stamp {
             let weight = entry.weight;
-            state.entries.remove(path);
+            state.entries.remove(bytes(path));
             state.weight -= weight;
             return None;
         }
@@ -186,7 +192,7 @@ impl AnswerCache {
     /// Forgets `path`'s answer (its file is gone).
     pub(crate) fn forget(&self, path: &Path) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = state.entries.remove(path) {
+        if let Some(entry) = state.entries.remove(bytes(path)) {
             state.weight -= entry.weight;
         }
     }
@@ -208,12 +214,12 @@ impl AnswerCache {
             weight,
             used,
         };
-        if let Some(old) = state.entries.insert(path.to_path_buf(), entry) {
+        if let Some(old) = state.entries.insert(bytes(path).into(), entry) {
             state.weight -= old.weight;
         }
         state.weight += weight;
         if state.weight > self.budget {
-            let mut ages: Vec<(u64, PathBuf)> = state
+            let mut ages: Vec<(u64, Box<[u8]>)> = state
                 .entries
                 .iter()
                 .map(|(path, entry)| (entry.used, path.clone()))
@@ -240,6 +246,8 @@ impl AnswerCache {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn loaded(text: &str) -> Arc<Loaded> {
