@@ -9,6 +9,7 @@
 
 use std::pin::Pin;
 
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
@@ -34,12 +35,12 @@ pub struct WireResponse {
 
 /// The body of a [`WireResponse`].
 pub enum WireBody {
-    /// A body sent whole.
-    Full(Vec<u8>),
+    /// A body sent whole: shared, not copied, when it is a cached answer's.
+    Full(Bytes),
     /// A streamed body, one framed chunk per item. An `Err` item is a failure after
     /// the status was sent: the front aborts the connection, so the client sees a
     /// stream cut short, never a complete one.
-    Stream(Pin<Box<dyn Stream<Item = Result<Vec<u8>, Error>> + Send>>),
+    Stream(Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>),
 }
 
 /// How a provider writes its answers on the wire.
@@ -159,11 +160,14 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
                     },
                 );
             }
-            let mut body = Vec::with_capacity(text.get(0).len());
-            match text.is_compact() {
-                true => body.extend_from_slice(text.get(0).as_bytes()),
-                false => minify(text.get(0), &mut body),
-            }
+            let body = made_once(&text, format, || {
+                let mut body = Vec::with_capacity(text.get(0).len());
+                match text.is_compact() {
+                    true => body.extend_from_slice(text.get(0).as_bytes()),
+                    false => minify(text.get(0), &mut body),
+                }
+                body
+            });
             full(200, "application/json", body)
         }
         ResponseBody::Stream(chunks) => {
@@ -189,6 +193,66 @@ pub fn encode(format: &'static dyn WireFormat, result: Result<ApiResponse, Error
     }
 }
 
+/// What a cached answer is framed as for `by`: the bytes are made once and shared
+/// by every later hit.
+struct Made {
+    by: &'static dyn WireFormat,
+    bytes: Bytes,
+}
+
+/// `make()` as bytes, made once for texts a cache keeps (see [`Texts::made`]) and
+/// shared from then on; texts framed by another format are framed afresh.
+fn made_once(
+    texts: &Texts,
+    format: &'static dyn WireFormat,
+    make: impl FnOnce() -> Vec<u8>,
+) -> Bytes {
+    let Some(slot) = texts.made() else {
+        return Bytes::from(make());
+    };
+    if let Some(made) = slot.get() {
+        return match made.downcast_ref::<Made>() {
+            Some(made) if std::ptr::eq(made.by, format) => made.bytes.clone(),
+            _ => Bytes::from(make()),
+        };
+    }
+    let bytes = Bytes::from(make());
+    let _ = slot.set(Box::new(Made {
+        by: format,
+        bytes: bytes.clone(),
+    }));
+    bytes
+}
+
+/// How a stream framed whole ends.
+enum End<'a> {
+    /// With the format's end marker.
+    Marker,
+    /// With the API error that ended it, as the provider's error event.
+    Event(&'a Value),
+    /// Without either: a failure follows, which aborts the answer.
+    Broken,
+}
+
+/// Every chunk framed, into one buffer, then `end`.
+fn framed_whole(format: &'static dyn WireFormat, chunks: &Texts, end: End<'_>) -> Vec<u8> {
+    let framing = 32 * (chunks.len() + 1);
+    let mut out = Vec::with_capacity(chunks.weight() + framing);
+    let mut line = String::new();
+    for index in 0..chunks.len() {
+        format.frame_chunk(chunks.compact(index, &mut line), &mut out);
+    }
+    match end {
+        End::Marker => {
+            let last = chunks.len().checked_sub(1);
+            format.frame_end(last.map(|last| chunks.compact(last, &mut line)), &mut out);
+        }
+        End::Event(body) => format.frame_chunk(&body.to_string(), &mut out),
+        End::Broken => {}
+    }
+    out
+}
+
 /// A recorded stream replayed at full speed, framed into one buffer: every chunk is
 /// there already, so it is sent whole, in one write, as a body of the stream's content
 /// type (an SSE or NDJSON reader cannot tell); only a stream that ends in a failure
@@ -198,25 +262,19 @@ fn recorded_stream(
     chunks: &Texts,
     tail: Option<Error>,
 ) -> WireResponse {
-    let framing = 32 * (chunks.len() + 1);
-    let mut out = Vec::with_capacity(chunks.weight() + framing);
-    let mut line = String::new();
-    for index in 0..chunks.len() {
-        format.frame_chunk(chunks.compact(index, &mut line), &mut out);
-    }
-    let mut failure = None;
-    match tail {
-        None => {
-            let last = chunks.len().checked_sub(1);
-            format.frame_end(last.map(|last| chunks.compact(last, &mut line)), &mut out);
+    let body = match tail {
+        // What a cached answer's every hit sends: framed once.
+        None => WireBody::Full(made_once(chunks, format, || {
+            framed_whole(format, chunks, End::Marker)
+        })),
+        Some(Error::Api { body, .. }) => {
+            WireBody::Full(framed_whole(format, chunks, End::Event(&body)).into())
         }
-        Some(Error::Api { body, .. }) => format.frame_chunk(&body.to_string(), &mut out),
-        Some(other) => failure = Some(Err(other)),
-    }
-    let body = match failure {
-        None => WireBody::Full(out),
-        Some(failure) => {
-            let items = [Ok(out), failure];
+        Some(other) => {
+            let items = [
+                Ok(framed_whole(format, chunks, End::Broken).into()),
+                Err(other),
+            ];
             WireBody::Stream(Box::pin(futures::stream::iter(items)))
         }
     };
@@ -256,12 +314,12 @@ fn json(status: u16, value: &Value) -> WireResponse {
     full(status, "application/json", value.to_string().into_bytes())
 }
 
-fn full(status: u16, content_type: &'static str, body: Vec<u8>) -> WireResponse {
+fn full(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> WireResponse {
     WireResponse {
         status,
         content_type,
         headers: Vec::new(),
-        body: WireBody::Full(body),
+        body: WireBody::Full(body.into()),
     }
 }
 
@@ -283,23 +341,23 @@ where
             Some(Ok(text)) => {
                 format.frame_chunk(&text, &mut out);
                 last = Some(text);
-                Some((Ok(out), (texts, last, false)))
+                Some((Ok(out.into()), (texts, last, false)))
             }
             Some(Err(Error::Api { body, .. })) => {
                 format.frame_chunk(&body.to_string(), &mut out);
-                Some((Ok(out), (texts, last, true)))
+                Some((Ok(out.into()), (texts, last, true)))
             }
             Some(Err(other)) => match ending {
                 Ending::Malformed(text) => {
                     format.frame_chunk(text, &mut out);
-                    Some((Ok(out), (texts, last, true)))
+                    Some((Ok(out.into()), (texts, last, true)))
                 }
                 _ => Some((Err(other), (texts, last, true))),
             },
             None if ending == Ending::Cut => None,
             None => {
                 format.frame_end(last.as_deref(), &mut out);
-                Some((Ok(out), (texts, last, true)))
+                Some((Ok(out.into()), (texts, last, true)))
             }
         }
     });
@@ -382,6 +440,83 @@ mod tests {
         ] {
             assert_eq!(endpoint(path, None).as_deref(), Ok(path));
         }
+    }
+
+    /// Two framings of one stream, as two providers write theirs.
+    struct Sse;
+    struct Lines;
+    static SSE: Sse = Sse;
+    static LINES: Lines = Lines;
+
+    impl WireFormat for Sse {
+        fn stream_content_type(&self) -> &'static str {
+            "text/event-stream"
+        }
+        fn frame_chunk(&self, json: &str, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("data: {json}\n\n").as_bytes());
+        }
+        fn frame_end(&self, _: Option<&str>, out: &mut Vec<u8>) {
+            out.extend_from_slice(b"data: [DONE]\n\n");
+        }
+        fn error_body(&self, message: &str, _: &str) -> Value {
+            Value::from(message)
+        }
+    }
+
+    impl WireFormat for Lines {
+        fn stream_content_type(&self) -> &'static str {
+            "application/x-ndjson"
+        }
+        fn frame_chunk(&self, json: &str, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("{json}\n").as_bytes());
+        }
+        fn frame_end(&self, _: Option<&str>, _: &mut Vec<u8>) {}
+        fn error_body(&self, message: &str, _: &str) -> Value {
+            Value::from(message)
+        }
+    }
+
+    fn whole(format: &'static dyn WireFormat, body: RecordedBody) -> Bytes {
+        let response = ApiResponse {
+            body: ResponseBody::Recorded(body),
+            origin: None,
+            ending: Ending::default(),
+            fault: None,
+        };
+        match encode(format, Ok(response)).body {
+            WireBody::Full(bytes) => bytes,
+            WireBody::Stream(_) => panic!("a recorded answer is sent whole"),
+        }
+    }
+
+    #[test]
+    fn a_kept_answer_is_framed_once_for_each_format() {
+        let pretty = ["{\n  \"a\": 1\n}", "{\"b\": [2, 3]}"];
+        // Compact: what a cache keeps.
+        let kept = Texts::new(pretty, true);
+        let stream = || RecordedBody::stream(kept.clone(), None, None);
+        let first = whole(&SSE, stream());
+        assert_eq!(
+            first,
+            "data: {\"a\":1}\n\ndata: {\"b\":[2,3]}\n\ndata: [DONE]\n\n"
+        );
+        let again = whole(&SSE, stream());
+        assert_eq!(again, first);
+        assert_eq!(again.as_ptr(), first.as_ptr(), "shared, not framed again");
+        // Another format never gets the first one's framing.
+        assert_eq!(whole(&LINES, stream()), "{\"a\":1}\n{\"b\":[2,3]}\n");
+        assert_eq!(whole(&SSE, stream()).as_ptr(), first.as_ptr());
+
+        let body = Texts::new([pretty[0]], true);
+        let json = whole(&SSE, RecordedBody::json(body.clone()));
+        assert_eq!(json, "{\"a\":1}");
+        let again = whole(&SSE, RecordedBody::json(body));
+        assert_eq!(again.as_ptr(), json.as_ptr(), "one body, shared");
+
+        // Texts no cache keeps are framed for each answer, the same way.
+        let read = || RecordedBody::stream(Texts::new(pretty, false), None, None);
+        assert_eq!(whole(&SSE, read()), first);
+        assert_ne!(whole(&SSE, read()).as_ptr(), first.as_ptr());
     }
 
     #[test]

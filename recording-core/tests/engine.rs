@@ -496,7 +496,7 @@ async fn a_body_broken_inside_its_layout_is_reported_naming_the_file() {
     let WireBody::Full(body) = wire.body else {
         panic!("an error body");
     };
-    let body = String::from_utf8(body).expect("UTF-8");
+    let body = String::from_utf8(body.to_vec()).expect("UTF-8");
     assert!(
         body.contains("response.body") && body.contains(&*path.to_string_lossy()),
         "{body}"

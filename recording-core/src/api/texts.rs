@@ -2,9 +2,13 @@
 //! buffer: handed out by a reference count, so a cached answer is replayed without a
 //! copy, and framed straight from the buffer.
 
+use std::any::Any;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// What a front made of compact texts (their framing for its wire), kept with them.
+pub(crate) type Made = OnceLock<Box<dyn Any + Send + Sync>>;
 
 /// JSON texts in one buffer, each at its span.
 #[derive(Clone)]
@@ -15,6 +19,9 @@ pub(crate) struct Texts {
     /// Whether the texts are known to be JSON; if not, whoever reads them parses them
     /// (and says what is wrong, naming the file) before using them.
     checked: bool,
+    /// For compact texts, the ones a cache keeps: a slot shared by their clones, so
+    /// a cached answer is framed once, not on every hit.
+    made: Option<Arc<Made>>,
 }
 
 impl Texts {
@@ -37,6 +44,7 @@ impl Texts {
             spans: spans.into(),
             compact,
             checked: true,
+            made: compact.then(Arc::default),
         }
     }
 
@@ -48,6 +56,7 @@ impl Texts {
             spans: std::iter::once(0..text.len()).collect(),
             compact: false,
             checked: false,
+            made: None,
         }
     }
 
@@ -95,6 +104,12 @@ impl Texts {
         (0..self.len()).map(move |index| f(self.get(index)))
     }
 
+    /// The slot for what a front makes of these texts, shared by their clones; only
+    /// compact texts have one.
+    pub(crate) fn made(&self) -> Option<&Made> {
+        self.made.as_deref()
+    }
+
     /// Whether the texts are compact (one line each).
     pub(crate) fn is_compact(&self) -> bool {
         self.compact
@@ -102,7 +117,12 @@ impl Texts {
 
     /// The memory the texts hold, roughly, for a cache's budget.
     pub(crate) fn weight(&self) -> usize {
-        self.buffer.len() + self.spans.len() * std::mem::size_of::<Range<usize>>()
+        let held = self.buffer.len() + self.spans.len() * std::mem::size_of::<Range<usize>>();
+        // Room for the framed copy a front may make: as large again, and its framing.
+        match self.made {
+            Some(_) => 2 * held + 32 * (self.len() + 1),
+            None => held,
+        }
     }
 }
 
