@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -67,12 +67,20 @@ pub enum RunProcess {
 
 struct Log {
     file: Option<fs::File>,
-    seen: HashSet<String>,
+    seen: HashSet<String, foldhash::fast::RandomState>,
 }
 
-fn logs() -> &'static Mutex<HashMap<PathBuf, Log>> {
-    static LOGS: OnceLock<Mutex<HashMap<PathBuf, Log>>> = OnceLock::new();
+/// The logs by their directory's bytes: every replayed hit looks its directory and key
+/// up here, and a `Path` hashes component by component.
+type Logs = HashMap<Box<[u8]>, Log, foldhash::fast::RandomState>;
+
+fn logs() -> &'static Mutex<Logs> {
+    static LOGS: OnceLock<Mutex<Logs>> = OnceLock::new();
     LOGS.get_or_init(Mutex::default)
+}
+
+fn dir_key(dir: &Path) -> &[u8] {
+    dir.as_os_str().as_encoded_bytes()
 }
 
 fn enabled() -> bool {
@@ -97,9 +105,9 @@ pub fn mark_run(dir: &Path, by: &str) {
         return;
     }
     let mut logs = logs().lock().unwrap_or_else(PoisonError::into_inner);
-    logs.entry(dir.to_path_buf()).or_insert_with(|| Log {
+    logs.entry(dir_key(dir).into()).or_insert_with(|| Log {
         file: open(dir),
-        seen: HashSet::new(),
+        seen: HashSet::default(),
     });
 }
 
@@ -112,12 +120,15 @@ pub fn note(dir: &Path, hash: &str) {
     }
     let mut logs = logs().lock().unwrap_or_else(PoisonError::into_inner);
     // The common case, a key already noted, allocates nothing.
-    if logs.get(dir).is_some_and(|log| log.seen.contains(hash)) {
+    if logs
+        .get(dir_key(dir))
+        .is_some_and(|log| log.seen.contains(hash))
+    {
         return;
     }
-    let log = logs.entry(dir.to_path_buf()).or_insert_with(|| Log {
+    let log = logs.entry(dir_key(dir).into()).or_insert_with(|| Log {
         file: open(dir),
-        seen: HashSet::new(),
+        seen: HashSet::default(),
     });
     log.seen.insert(hash.to_owned());
     if let Some(file) = &mut log.file
