@@ -2,8 +2,8 @@
 //! target: message`), with a clock that formats the date once a second.
 //!
 //! `serve` writes one line per request; with tracing's `SystemTime` the date and time
-//! of day were worked out afresh for each, a tenth of what a replayed hit costs the
-//! server. The line is the same, byte for byte.
+//! of day were worked out afresh for each, about 1 µs of the 14 a cached hit cost the
+//! server in a profile. The line is the same, byte for byte.
 
 use std::cell::Cell;
 use std::fmt;
@@ -127,13 +127,16 @@ mod tests {
                 .expect("formats");
             line
         };
-        // Both within one second: only the microseconds may differ.
-        let (ours, theirs) = loop {
-            let (ours, theirs) = (format(&UtcMicros), format(&Tracing));
+        // Both within one second, only the microseconds may differ; a second that
+        // turned between the two calls is tried again, twice at most.
+        let (mut ours, mut theirs) = (format(&UtcMicros), format(&Tracing));
+        for _ in 0..2 {
             if ours[..19] == theirs[..19] {
-                break (ours, theirs);
+                break;
             }
-        };
+            (ours, theirs) = (format(&UtcMicros), format(&Tracing));
+        }
+        assert_eq!(ours[..19], theirs[..19]);
         assert_eq!(ours.len(), theirs.len(), "{ours} {theirs}");
         assert_eq!(ours.len(), "2026-12-03T17:29:43.901009Z".len(), "{ours}");
         assert_eq!(ours.as_bytes()[19], b'.');
