@@ -260,9 +260,11 @@ impl RecordingServer {
         self
     }
 
-    /// How long a client may take to send a request's head (from its first byte), and
-    /// then its body; [`READ_TIMEOUT`] by default. A head that takes longer closes the
-    /// connection; a body, `408 Request Timeout`.
+    /// How long a client may take to send a request's head, and then its body;
+    /// [`READ_TIMEOUT`] by default. The head's time runs from the connection's opening
+    /// or its last answer's end, so an idle keep-alive connection is closed after it
+    /// too; it never runs while an answer is being made. A head that takes longer
+    /// closes the connection; a body, `408 Request Timeout`.
     pub fn read_timeout(mut self, timeout: Duration) -> RecordingServer {
         self.read_timeout = timeout;
         self

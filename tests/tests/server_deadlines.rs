@@ -239,6 +239,55 @@ async fn an_answer_its_client_left_before_is_still_recorded() {
     assert!(text.contains("worth keeping"), "{text}");
 }
 
+/// The head deadline runs while a connection waits for a request, never while its
+/// answer is being made: an upstream slower than the deadline is answered whole, and
+/// the connection then idle for a deadline is closed.
+#[tokio::test]
+async fn an_answer_slower_than_the_head_deadline_is_not_cut() {
+    let deadline = Duration::from_millis(200);
+    let (upstream, arrived, release) = held_upstream().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = RecordingServer::new()
+        .mode(Mode::RecordIfMissing)
+        .dir(dir.path())
+        .openai_upstream(upstream)
+        .read_timeout(deadline)
+        .start()
+        .await
+        .expect("starts");
+    let body = r#"{"model": "m", "messages": [{"role": "user", "content": "slow"}]}"#;
+    let mut client = TcpStream::connect(server.addr()).await.expect("connects");
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(request.as_bytes()).await.expect("sent");
+    within(Duration::from_secs(10), "the upstream call", arrived)
+        .await
+        .expect("the request reached the upstream");
+    // What is under test is a deadline not firing: the upstream holds its answer for
+    // three of them.
+    tokio::time::sleep(deadline * 3).await;
+    let _ = release.send(());
+    // The answer comes whole; then, idle for a deadline, the connection is closed (it
+    // was kept alive: the request did not ask to close it).
+    let answer = within(
+        Duration::from_secs(10),
+        "the answer and the idle close",
+        read_all(&mut client),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.ends_with("worth keeping\"},\"finish_reason\":\"stop\"}]}"),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+}
+
 #[tokio::test]
 async fn a_key_without_an_upstream_is_an_error_not_api_openai_com() {
     let err = RecordingServer::new()
